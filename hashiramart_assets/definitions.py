@@ -1,0 +1,40 @@
+"""The one Definitions object of the HashiraMart code location (assets, checks, resources, jobs)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from hashiramart_assets import automation
+from hashiramart_assets.assets.features import FEATURE_ASSETS
+from hashiramart_assets.assets.raw import build_raw_assets
+from hashiramart_assets.resources.lake import LakeResource
+from hashiramart_assets.resources.postgres import PostgresResource
+from hashiramart_assets.resources.spark import SparkResource
+from hashiramart_assets.settings import Settings, load_settings
+from hashiramart_assets.spark.session import spark_config
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    return {
+        "lake": LakeResource(root=settings.lake_uri, landing_dir=str(settings.landing_dir)),
+        "spark": SparkResource(
+            spark_config=spark_config(settings.spark_master), java_shim_dir=str(settings.home / "java")
+        ),
+        "postgres": PostgresResource(
+            url=settings.postgres_url, embedded_dir=str(settings.embedded_postgres_dir)
+        ),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions_def = dg.DailyPartitionsDefinition(start_date=settings.partitions_start)
+    assets = [*build_raw_assets(partitions_def), *FEATURE_ASSETS]
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=automation.build_freshness_checks(assets),
+        jobs=automation.build_jobs(partitions_def),
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,134 @@
+"""Every setting HashiraMart reads, in one place, with its embedded default.
+
+Why one module: a user switches a component from its embedded default to a production endpoint
+only by setting an environment variable, so every variable must be visible (``hashiramart config``)
+and read the same way by the CLI, the Dagster code location, dbt and the API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+DEFAULT_PARTITIONS_START = "2025-01-01"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: the env var that sets it, its value now, and where it came from."""
+
+    env_var: str
+    value: str | None
+    default: str | None
+    description: str
+
+    @property
+    def source(self) -> str:
+        return "env" if os.environ.get(self.env_var) else "default"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with :func:`load_settings` so env vars are read once per call."""
+
+    home: Path
+    lake_uri: str
+    landing_dir: Path
+    postgres_url: str | None
+    spark_master: str
+    mlflow_tracking_uri: str
+    dagster_home: Path
+    s3_endpoint_url: str | None
+    aws_access_key_id: str | None
+    aws_region: str
+    partitions_start: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.postgres_url is None
+
+    @property
+    def embedded_postgres_dir(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def lake_is_local(self) -> bool:
+        return "://" not in self.lake_uri or self.lake_uri.startswith("file://")
+
+    @property
+    def lake_local_path(self) -> Path:
+        """The lake as a local folder; only meaningful when :attr:`lake_is_local`."""
+        return Path(self.lake_uri.removeprefix("file://"))
+
+    def table_settings(self) -> list[Setting]:
+        """The settings as rows for ``hashiramart config`` and the README's table."""
+        home_default = "./.hashiramart"
+        return [
+            Setting("HASHIRAMART_HOME", str(self.home), home_default,
+                    "root of every embedded component's files"),
+            Setting("HASHIRAMART_LAKE_URI", self.lake_uri, "$HASHIRAMART_HOME/lake",
+                    "data lake root: a folder, file://, hdfs:// (production)"),
+            Setting("HASHIRAMART_LANDING_DIR", str(self.landing_dir), "$HASHIRAMART_HOME/landing",
+                    "where source exports (generator, importers) land before the raw layer"),
+            Setting("HASHIRAMART_POSTGRES_URL", self.postgres_url or "(embedded)",
+                    "embedded server under $HASHIRAMART_HOME/postgres",
+                    "Postgres for marts and app data"),
+            Setting("SPARK_MASTER", self.spark_master, "local[*]", "Spark master URL"),
+            Setting("MLFLOW_TRACKING_URI", self.mlflow_tracking_uri,
+                    "sqlite:///$HASHIRAMART_HOME/mlflow/mlflow.db", "MLflow tracking + registry"),
+            Setting("DAGSTER_HOME", str(self.dagster_home), "$HASHIRAMART_HOME/dagster",
+                    "Dagster instance (SQLite storage by default)"),
+            Setting("AWS_ENDPOINT_URL", self.s3_endpoint_url or "(not used)", None,
+                    "S3/MinIO endpoint for artifacts and I/O in production"),
+            Setting("AWS_ACCESS_KEY_ID", "(set)" if self.aws_access_key_id else "(not set)", None,
+                    "S3/MinIO credentials (secret read from AWS_SECRET_ACCESS_KEY)"),
+            Setting("AWS_DEFAULT_REGION", self.aws_region, "us-east-1", "S3 region"),
+            Setting("HASHIRAMART_PARTITIONS_START", self.partitions_start,
+                    f"first landed day, else {DEFAULT_PARTITIONS_START}",
+                    "first day of the daily partitions"),
+        ]
+
+
+def _landing_start(landing_dir: Path) -> str | None:
+    """First day of the landed data, from the manifest the generator / importers write."""
+    manifest = landing_dir / "_manifest.json"
+    if not manifest.exists():
+        return None
+    try:
+        start = json.loads(manifest.read_text())["start_date"]
+        date.fromisoformat(start)
+        return start
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def load_settings() -> Settings:
+    """Read the environment now (not at import time) so tests and CLI flags can change it."""
+    home = Path(_env("HASHIRAMART_HOME") or ".hashiramart").expanduser().absolute()
+    lake_uri = _env("HASHIRAMART_LAKE_URI") or str(home / "lake")
+    landing_dir = Path(_env("HASHIRAMART_LANDING_DIR") or home / "landing").absolute()
+    mlflow_uri = _env("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    return Settings(
+        home=home,
+        lake_uri=lake_uri,
+        landing_dir=landing_dir,
+        postgres_url=_env("HASHIRAMART_POSTGRES_URL"),
+        spark_master=_env("SPARK_MASTER") or "local[*]",
+        mlflow_tracking_uri=mlflow_uri,
+        dagster_home=Path(_env("DAGSTER_HOME") or home / "dagster").absolute(),
+        s3_endpoint_url=_env("AWS_ENDPOINT_URL"),
+        aws_access_key_id=_env("AWS_ACCESS_KEY_ID"),
+        aws_region=_env("AWS_DEFAULT_REGION") or "us-east-1",
+        partitions_start=_env("HASHIRAMART_PARTITIONS_START")
+        or _landing_start(landing_dir)
+        or DEFAULT_PARTITIONS_START,
+    )

@@ -1,0 +1,26 @@
+"""Spark session settings that suit this platform, whatever the master.
+
+Why here and not in the resource: benchmarks and tests build sessions without Dagster and must get the
+same configuration (UTC session time, few shuffle partitions for small data, driver memory).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def spark_config(master: str, driver_memory: str = "4g", shuffle_partitions: int = 8) -> dict[str, Any]:
+    return {
+        "spark.master": master,
+        "spark.app.name": "hashiramart",
+        "spark.driver.memory": driver_memory,
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    }
