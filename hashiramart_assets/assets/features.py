@@ -1,8 +1,10 @@
 """Feature layer: Spark jobs over the raw lake tables (thin glue over spark/features.py)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster resolves Config/resource types from real annotations.
+
 
 import dagster as dg
+from dagster._core.definitions.metadata import RawMetadataValue
 import pandera.pandas as pa
 from pyspark.sql import DataFrame
 
@@ -42,7 +44,7 @@ def _write_and_check(
     df: DataFrame,
     out_uri: str,
     schema: pa.DataFrameSchema,
-    extra: dict[str, dg.RawMetadataValue],
+    extra: dict[str, RawMetadataValue],
 ) -> dg.MaterializeResult:
     df.coalesce(4).write.mode("overwrite").parquet(out_uri)
     written = store.read_parquet(out_uri)

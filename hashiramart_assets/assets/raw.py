@@ -1,6 +1,5 @@
 """Raw layer: landed source files -> validated Parquet on the lake (thin glue over ingest/)."""
 
-from __future__ import annotations
 
 import hashlib
 

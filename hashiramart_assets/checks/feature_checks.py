@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.metadata import RawMetadataValue
 import pandas as pd
 import pandera.pandas as pa
 
@@ -28,7 +29,7 @@ def feature_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 
 def schema_result(schema: pa.DataFrameSchema, df: pd.DataFrame) -> dg.AssetCheckResult:
     verdict = run_schema(schema, df, "rules")
-    metadata: dict[str, dg.RawMetadataValue] = {
+    metadata: dict[str, RawMetadataValue] = {
         "rows_checked": verdict.rows,
         "failing_rows": verdict.failing_rows,
         "failures_by_check": dg.MetadataValue.json(verdict.failures_by_check),

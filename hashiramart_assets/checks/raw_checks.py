@@ -7,6 +7,7 @@ rows it wrote; they are blocking, so a failure stops features and everything aft
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.metadata import RawMetadataValue
 
 from hashiramart_assets.checks.validation import sample_markdown
 from hashiramart_assets.ingest.raw_tables import IngestOutcome
@@ -42,7 +43,7 @@ def family_result(family: str, outcomes: list[IngestOutcome]) -> dg.AssetCheckRe
         failing_rows += verdict.failing_rows
         messages.append(f"{outcome.label}: {verdict.message()}")
         samples.append(f"**{outcome.label}**\n\n{sample_markdown(verdict.sample)}")
-    metadata: dict[str, dg.RawMetadataValue] = {
+    metadata: dict[str, RawMetadataValue] = {
         "files_checked": len(outcomes),
         "files_failed": len(failing),
         "failing_rows": failing_rows,
@@ -68,7 +69,7 @@ def family_result(family: str, outcomes: list[IngestOutcome]) -> dg.AssetCheckRe
 def volume_result(problems: dict[str, str | None], rows: dict[str, int]) -> dg.AssetCheckResult:
     """Fails if any file of the run is empty or far below the recent volume."""
     bad = {label: why for label, why in problems.items() if why}
-    metadata: dict[str, dg.RawMetadataValue] = {"rows_by_file": dg.MetadataValue.json(rows)}
+    metadata: dict[str, RawMetadataValue] = {"rows_by_file": dg.MetadataValue.json(rows)}
     if bad:
         metadata["failures"] = dg.MetadataValue.md("\n".join(f"- {k}: {v}" for k, v in list(bad.items())[:20]))
     return dg.AssetCheckResult(

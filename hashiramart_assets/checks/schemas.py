@@ -144,12 +144,12 @@ def customer_rfm_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "customer_id": pa.Column("int64", pa.Check.gt(0), unique=True, nullable=False),
-            "recency_days": pa.Column("int64", pa.Check.ge(0), nullable=True),
+            "recency_days": pa.Column("Int64", pa.Check.ge(0), nullable=True),
             "frequency": pa.Column("int64", pa.Check.ge(0), nullable=False),
             "monetary": pa.Column("float64", pa.Check.ge(0), nullable=False),
             "tenure_days": pa.Column("int64", pa.Check.ge(0), nullable=False),
             "segment": pa.Column("string", pa.Check.isin(SEGMENTS), nullable=False),
-            "rfm_score": pa.Column("int64", pa.Check.in_range(3, 15), nullable=True),
+            "rfm_score": pa.Column("Int64", pa.Check.in_range(3, 15), nullable=True),
         },
         name="features/customer_rfm",
         coerce=True,

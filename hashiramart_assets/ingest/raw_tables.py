@@ -146,5 +146,8 @@ def volume_problem(input_rows: int, previous: list[int], min_ratio: float) -> st
     if previous:
         median = statistics.median(previous)
         if median > 0 and input_rows < min_ratio * median:
-            return f"{input_rows} rows < {min_ratio:.0%} of the median {median:.0f} of the previous {len(previous)} days"
+            return (
+                f"{input_rows} rows < {min_ratio:.0%} of the median {median:.0f} "
+                f"of the previous {len(previous)} days"
+            )
     return None

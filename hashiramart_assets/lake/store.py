@@ -46,7 +46,9 @@ def write_parquet(df: pd.DataFrame, uri: str) -> WrittenFile:
     parent = path.rsplit("/", 1)[0]
     fs.create_dir(parent, recursive=True)
     buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buffer)
+    # Microsecond timestamps: Spark cannot read Parquet nanosecond timestamps.
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, buffer, coerce_timestamps="us", allow_truncated_timestamps=True)
     tmp = f"{path}.tmp"
     with fs.open_output_stream(tmp) as out:
         out.write(buffer.getvalue())

@@ -1,0 +1,183 @@
+"""The ``hashiramart`` command: settings, embedded services, data, materialisation and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from hashiramart_assets.settings import load_settings
+
+
+def _say(message: str) -> None:
+    click.echo(f"[hashiramart {time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+@click.group()
+@click.option("--home", envvar="HASHIRAMART_HOME", default=None, help="HASHIRAMART_HOME (default ./.hashiramart)")
+def main(home: str | None) -> None:
+    """HashiraMart data and ML platform."""
+    if home:
+        os.environ["HASHIRAMART_HOME"] = str(Path(home).absolute())
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def config(as_json: bool) -> None:
+    """Show every setting, its value, default and where it came from."""
+    rows = load_settings().table_settings()
+    if as_json:
+        click.echo(json.dumps({r.env_var: r.value for r in rows}, indent=2))
+        return
+    width = max(len(r.env_var) for r in rows)
+    for row in rows:
+        click.echo(f"{row.env_var:<{width}}  {row.value}  [{row.source}; default: {row.default}]")
+        click.echo(f"{'':<{width}}  {row.description}")
+
+
+@main.group()
+def services() -> None:
+    """Embedded services (PostgreSQL) under HASHIRAMART_HOME."""
+
+
+@services.command("status")
+def services_status() -> None:
+    from hashiramart_assets.services.java import find_java
+    from hashiramart_assets.services.postgres import postgres_status
+
+    settings = load_settings()
+    status = postgres_status(settings)
+    click.echo(f"postgres: {'running' if status.running else 'stopped'} ({status.message})")
+    if status.url:
+        click.echo(f"  url: {status.url}")
+    click.echo(f"  data: {status.data_dir}  embedded: {status.embedded}")
+    try:
+        java = find_java(settings.home / "java")
+        click.echo(f"java: {java.version} from {java.source} ({java.java_home})")
+    except Exception as exc:  # a report, not an operation: show what is wrong
+        click.echo(f"java: not usable ({exc})")
+
+
+@services.command("start")
+def services_start() -> None:
+    from hashiramart_assets.services.postgres import postgres_url
+
+    click.echo(postgres_url(load_settings()))
+
+
+@services.command("stop")
+def services_stop() -> None:
+    from hashiramart_assets.services.postgres import stop_postgres
+
+    stopped = stop_postgres(load_settings())
+    click.echo("postgres: stopped" if stopped else "postgres: was not running")
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@main.command()
+@click.option("--events", "--scale", "events", type=int, default=200_000, show_default=True,
+              help="target number of clickstream events (order lines are about a tenth)")
+@click.option("--start", callback=_parse_date, default="2025-01-01", show_default=True)
+@click.option("--days", type=int, default=365, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--new-category-from", callback=_parse_date, default=None,
+              help="drift: a new product category launches on this date")
+@click.option("--price-shift-from", callback=_parse_date, default=None,
+              help="drift: list prices shift from this date")
+@click.option("--price-shift-factor", type=float, default=1.25, show_default=True)
+@click.option("--corrupt-day", callback=_parse_date, default=None, help="bad input: corrupt this day's files")
+@click.option("--corruption", default="negative_quantity", show_default=True)
+def generate(events: int, start: date, days: int, seed: int, new_category_from: date | None,
+             price_shift_from: date | None, price_shift_factor: float, corrupt_day: date | None,
+             corruption: str) -> None:
+    """Generate seeded sample data into the landing zone."""
+    from hashiramart_assets.datagen import CORRUPTIONS, GeneratorConfig
+    from hashiramart_assets.datagen import generate as run_generator
+
+    if corruption not in CORRUPTIONS:
+        raise click.BadParameter(f"{corruption!r} is not one of {CORRUPTIONS}", param_hint="--corruption")
+    settings = load_settings()
+    cfg = GeneratorConfig(
+        events=events, start=start, days=days, seed=seed, new_category_from=new_category_from,
+        price_shift_from=price_shift_from, price_shift_factor=price_shift_factor,
+        corrupt_day=corrupt_day, corruption=corruption,
+    )
+    summary = run_generator(cfg, settings.landing_dir, progress=_say)
+    _say(f"generated into {settings.landing_dir}: {summary}")
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import real data exports into the landing zone."""
+
+
+@import_group.command("online-retail")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="replace orders/events already in the landing zone")
+def import_online_retail_cmd(file: Path, replace: bool) -> None:
+    """Import a UCI Online Retail (I or II) CSV; rejected rows go to the quarantine."""
+    from hashiramart_assets.importers.online_retail import import_online_retail
+
+    settings = load_settings()
+    try:
+        report = import_online_retail(file, settings.landing_dir, progress=_say, replace=replace)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    if report.start_date and report.start_date < load_settings().partitions_start:
+        _say(f"note: data starts {report.start_date}; set HASHIRAMART_PARTITIONS_START={report.start_date}")
+
+
+@main.command()
+@click.argument("selection", default="*")
+@click.option("--partition", "partitions", default=None,
+              help="a day (YYYY-MM-DD) or a range FIRST..LAST; default: every landed day")
+def materialize(selection: str, partitions: str | None) -> None:
+    """Materialise assets in-process against the Dagster instance (e.g. 'group:raw', 'key:raw/orders')."""
+    from hashiramart_assets.pipeline import materialize_everything_landed, materialize_selection
+
+    settings = load_settings()
+    if selection == "*" and partitions is None:
+        ok = materialize_everything_landed(settings, _say)
+    else:
+        ok = materialize_selection(settings, selection, partitions, _say)
+    raise SystemExit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--events", type=int, default=200_000, show_default=True, help="scale of generated data")
+@click.option("--days", type=int, default=365, show_default=True)
+@click.option("--port", type=int, default=3000, show_default=True, help="Dagster UI port")
+@click.option("--no-ui", is_flag=True, help="materialise and exit (CI, scripts)")
+def demo(events: int, days: int, port: int, no_ui: bool) -> None:
+    """On an empty HASHIRAMART_HOME: generate, start services, materialise everything, start the UI."""
+    from hashiramart_assets.pipeline import run_demo
+
+    raise SystemExit(run_demo(load_settings(), events=events, days=days, port=port, ui=not no_ui, say=_say))
+
+
+@main.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Start the Dagster UI (webserver + daemon) on the HashiraMart instance."""
+    from hashiramart_assets.pipeline import serve_ui
+
+    serve_ui(load_settings(), port, _say)
+
+
+if __name__ == "__main__":
+    main()

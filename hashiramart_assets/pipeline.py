@@ -1,0 +1,119 @@
+"""What the CLI's long commands do: materialise what has landed, run the demo, serve the UI.
+
+Kept apart from cli.py so tests call the same functions the commands call.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from hashiramart_assets import landing
+from hashiramart_assets.runner import get_instance, materialize, prepare_dagster_home
+from hashiramart_assets.settings import Settings, load_settings
+
+Say = Callable[[str], None]
+
+
+def _landed_range(settings: Settings, say: Say) -> tuple[str, str] | None:
+    """First..last landed day that is a valid partition (partitions end yesterday)."""
+    days = landing.landed_days(settings.landing_dir, "orders")
+    if not days:
+        return None
+    last_valid = str(date.today() - timedelta(days=1))
+    valid = [d for d in days if settings.partitions_start <= d <= last_valid]
+    if len(valid) < len(days):
+        say(f"{len(days) - len(valid)} landed day(s) are outside the partitions "
+            f"{settings.partitions_start}..{last_valid} and are skipped")
+    return (valid[0], valid[-1]) if valid else None
+
+
+def materialize_everything_landed(settings: Settings, say: Say) -> bool:
+    """Materialise raw (every landed day, one run) then features; report failed checks."""
+    from hashiramart_assets.definitions import build_definitions
+
+    span = _landed_range(settings, say)
+    if span is None:
+        say(f"nothing landed in {settings.landing_dir}: run `hashiramart generate` or an importer first")
+        return False
+    defs = build_definitions(settings)
+    instance = get_instance(settings)
+    started = time.monotonic()
+    say(f"materialising raw + features for {span[0]}..{span[1]} (Spark starts on first use)")
+    summary = materialize(defs, instance, "group:raw or group:features", partition_range=span)
+    say(f"run {summary.run_id} {'succeeded' if summary.success else 'FAILED'} "
+        f"in {time.monotonic() - started:.0f}s")
+    for check in summary.failed_checks:
+        say(f"failed check: {check} (see the run in the Dagster UI for the failing rows)")
+    return summary.success and not summary.failed_checks
+
+
+def materialize_selection(settings: Settings, selection: str, partitions: str | None, say: Say) -> bool:
+    from hashiramart_assets.definitions import build_definitions
+
+    span = None
+    if partitions:
+        first, _, last = partitions.partition("..")
+        span = (first, last or first)
+    defs = build_definitions(settings)
+    summary = materialize(defs, get_instance(settings), selection, partition_range=span)
+    say(f"run {summary.run_id} {'succeeded' if summary.success else 'FAILED'}")
+    for check in summary.failed_checks:
+        say(f"failed check: {check}")
+    return summary.success and not summary.failed_checks
+
+
+def ui_command(settings: Settings, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "hashiramart_assets.definitions", "-h", "127.0.0.1", "-p", str(port),
+    ]
+
+
+def serve_ui(settings: Settings, port: int, say: Say) -> int:
+    """Run `dagster dev` (webserver + daemon) until Ctrl-C, then stop it."""
+    prepare_dagster_home(settings)
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    process = subprocess.Popen(ui_command(settings, port), env=env)
+    say(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C to stop)")
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        return 0
+
+
+def run_demo(settings: Settings, events: int, days: int, port: int, ui: bool, say: Say) -> int:
+    """Generate (if nothing landed), start Postgres, materialise everything, then serve the UI."""
+    from hashiramart_assets.datagen import GeneratorConfig, generate
+    from hashiramart_assets.services.postgres import EmbeddedPostgres, postgres_url
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    say(f"HASHIRAMART_HOME={settings.home}")
+    if not landing.landed_days(settings.landing_dir, "orders"):
+        say(f"generating sample data: {events} events over {days} days")
+        summary = generate(GeneratorConfig(events=events, days=days), settings.landing_dir, progress=say)
+        say(f"generated: {summary}")
+        settings = load_settings()  # the manifest now fixes the partitions' first day
+    started_postgres = settings.uses_embedded_postgres and not EmbeddedPostgres(
+        settings.embedded_postgres_dir
+    ).status().running
+    say(f"postgres: {postgres_url(settings)}")
+    try:
+        ok = materialize_everything_landed(settings, say)
+        if not ui:
+            return 0 if ok else 1
+        return serve_ui(settings, port, say)
+    finally:
+        if started_postgres:
+            EmbeddedPostgres(settings.embedded_postgres_dir).stop()
+            say("postgres: stopped (started by this demo)")
