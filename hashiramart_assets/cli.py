@@ -162,12 +162,15 @@ def materialize(selection: str, partitions: str | None) -> None:
 @click.option("--events", type=int, default=200_000, show_default=True, help="scale of generated data")
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--port", type=int, default=3000, show_default=True, help="Dagster UI port")
+@click.option("--api-port", type=int, default=8000, show_default=True, help="API port")
 @click.option("--no-ui", is_flag=True, help="materialise and exit (CI, scripts)")
-def demo(events: int, days: int, port: int, no_ui: bool) -> None:
+def demo(events: int, days: int, port: int, api_port: int, no_ui: bool) -> None:
     """On an empty HASHIRAMART_HOME: generate, start services, materialise everything, start the UI."""
     from hashiramart_assets.pipeline import run_demo
 
-    raise SystemExit(run_demo(load_settings(), events=events, days=days, port=port, ui=not no_ui, say=_say))
+    raise SystemExit(run_demo(
+        load_settings(), events=events, days=days, port=port, ui=not no_ui, say=_say, api_port=api_port
+    ))
 
 
 @main.command()

@@ -75,24 +75,41 @@ def ui_command(settings: Settings, port: int) -> list[str]:
     ]
 
 
-def serve_ui(settings: Settings, port: int, say: Say) -> int:
-    """Run `dagster dev` (webserver + daemon) until Ctrl-C, then stop it."""
-    prepare_dagster_home(settings)
-    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
-    process = subprocess.Popen(ui_command(settings, port), env=env)
-    say(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C to stop)")
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
+def api_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = None) -> int:
+    """Run `dagster dev` (webserver + daemon), and the API if asked, until Ctrl-C; then stop them."""
+    prepare_dagster_home(settings)
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    processes = [subprocess.Popen(ui_command(settings, port), env=env)]
+    say(f"Dagster UI: http://127.0.0.1:{port}")
+    if api_port:
+        processes.append(subprocess.Popen(api_command(api_port), env=env))
+        say(f"API: http://127.0.0.1:{api_port}/docs")
+    say("Ctrl-C stops everything this command started")
+    try:
+        return processes[0].wait()
+    except KeyboardInterrupt:
         return 0
+    finally:
+        for process in processes:
+            _stop(process)
 
 
-def run_demo(settings: Settings, events: int, days: int, port: int, ui: bool, say: Say) -> int:
+def run_demo(
+    settings: Settings, events: int, days: int, port: int, ui: bool, say: Say, api_port: int = 8000
+) -> int:
     """Generate (if nothing landed), start Postgres, materialise everything, then serve the UI."""
     from hashiramart_assets.datagen import GeneratorConfig, generate
     from hashiramart_assets.services.postgres import EmbeddedPostgres, postgres_url
@@ -112,7 +129,7 @@ def run_demo(settings: Settings, events: int, days: int, port: int, ui: bool, sa
         ok = materialize_everything_landed(settings, say)
         if not ui:
             return 0 if ok else 1
-        return serve_ui(settings, port, say)
+        return serve_ui(settings, port, say, api_port=api_port)
     finally:
         if started_postgres:
             EmbeddedPostgres(settings.embedded_postgres_dir).stop()
