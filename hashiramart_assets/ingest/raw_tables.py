@@ -20,6 +20,9 @@ from hashiramart_assets.lake import paths, store
 
 FAMILIES = ("rules", "keys", "references")
 VOLUME_LOOKBACK_DAYS = 7
+# Below this many rows a day's count is too noisy (a quiet Tuesday of a tiny shop) to call truncated;
+# only emptiness is judged there.
+MIN_MEDIAN_FOR_RATIO = 200
 
 
 @dataclass
@@ -145,7 +148,7 @@ def volume_problem(input_rows: int, previous: list[int], min_ratio: float) -> st
         return "no rows"
     if previous:
         median = statistics.median(previous)
-        if median > 0 and input_rows < min_ratio * median:
+        if median >= MIN_MEDIAN_FOR_RATIO and input_rows < min_ratio * median:
             return (
                 f"{input_rows} rows < {min_ratio:.0%} of the median {median:.0f} "
                 f"of the previous {len(previous)} days"
