@@ -29,12 +29,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions_def = dg.DailyPartitionsDefinition(start_date=settings.partitions_start)
     assets = [*build_raw_assets(partitions_def), *FEATURE_ASSETS]
-    freshness = automation.build_freshness_checks(assets)
     return dg.Definitions(
         assets=assets,
-        asset_checks=freshness,
         jobs=automation.build_jobs(partitions_def),
-        sensors=[automation.build_freshness_sensor(freshness)],
         resources=build_resources(settings),
     )
 

@@ -4,11 +4,12 @@
 
 
 import dagster as dg
-from dagster._core.definitions.metadata import RawMetadataValue
 import pandera.pandas as pa
+from dagster._core.definitions.metadata import RawMetadataValue
 from pyspark.sql import DataFrame
 
 from hashiramart_assets.assets.raw import previous_row_count
+from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.checks import schemas
 from hashiramart_assets.checks.feature_checks import feature_check_specs, schema_result, volume_result
 from hashiramart_assets.lake import store
@@ -71,6 +72,7 @@ def _key(name: str) -> dg.AssetKey:
 @dg.asset(
     key=_key("interactions"),
     group_name=GROUP,
+    freshness_policy=FRESHNESS,
     deps=[RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("interactions")),
     kinds={"spark", "parquet"},
@@ -94,6 +96,7 @@ def interactions(
 @dg.asset(
     key=_key("customer_rfm"),
     group_name=GROUP,
+    freshness_policy=FRESHNESS,
     deps=[RAW_CUSTOMERS, RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("customer_rfm")),
     kinds={"spark", "parquet"},
@@ -114,6 +117,7 @@ def customer_rfm(
 @dg.asset(
     key=_key("daily_sales"),
     group_name=GROUP,
+    freshness_policy=FRESHNESS,
     deps=[RAW_ORDERS, RAW_PRODUCTS],
     check_specs=feature_check_specs(_key("daily_sales")),
     kinds={"spark", "parquet"},

@@ -5,6 +5,7 @@ import hashlib
 
 import dagster as dg
 
+from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.checks.raw_checks import family_result, raw_check_specs, volume_result
 from hashiramart_assets.ingest import raw_tables
 from hashiramart_assets.ingest.raw_tables import IngestOutcome
@@ -66,6 +67,7 @@ def _dimension_asset(table: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
         group_name=GROUP,
+        freshness_policy=FRESHNESS,
         description=description,
         check_specs=raw_check_specs(key, with_references=False),
         kinds={"parquet", "pandas"},
@@ -89,6 +91,7 @@ def _daily_asset(
     @dg.asset(
         key=key,
         group_name=GROUP,
+        freshness_policy=FRESHNESS,
         description=description,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),

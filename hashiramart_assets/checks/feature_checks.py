@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.definitions.metadata import RawMetadataValue
 import pandas as pd
 import pandera.pandas as pa
+from dagster._core.definitions.metadata import RawMetadataValue
 
 from hashiramart_assets.checks.validation import run_schema, sample_markdown
 

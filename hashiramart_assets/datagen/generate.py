@@ -92,4 +92,4 @@ def taste_clusters(config: GeneratorConfig):  # -> pd.Series
     return pd.Series(population.cluster, index=population.customers["customer_id"], name="cluster")
 
 
-__all__ = ["GenerationSummary", "generate", "taste_clusters", "date"]
+__all__ = ["GenerationSummary", "date", "generate", "taste_clusters"]

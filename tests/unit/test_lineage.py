@@ -52,5 +52,11 @@ def test_every_raw_and_feature_asset_has_blocking_pandera_checks():
     for table in ("raw/orders", "raw/events"):
         assert checks[table]["known_references"] is True
         assert checks[table]["unique_keys"] is True
-    # freshness checks warn, they do not block
-    assert any(not blocking for asset_checks in checks.values() for blocking in asset_checks.values())
+
+
+
+def test_every_raw_and_feature_asset_has_a_freshness_policy():
+    graph = _graph()
+    for key in graph.get_all_asset_keys():
+        policy = graph.get(key).freshness_policy
+        assert policy is not None and policy.fail_window.to_timedelta().total_seconds() == 50 * 3600, key
