@@ -56,7 +56,8 @@ def test_appending_days_at_the_same_rate_keeps_earlier_days(small, tmp_path):
     generate(longer, tmp_path)
     day = str(SMALL.start + timedelta(days=SMALL.days - 1))
     pd.testing.assert_frame_equal(
-        pd.read_parquet(landing.day_path(small, "orders", day)), pd.read_parquet(landing.day_path(tmp_path, "orders", day))
+        pd.read_parquet(landing.day_path(small, "orders", day)),
+        pd.read_parquet(landing.day_path(tmp_path, "orders", day)),
     )
     assert len(landing.landed_days(tmp_path, "orders")) == SMALL.days + 5
 

