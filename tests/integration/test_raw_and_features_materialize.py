@@ -13,7 +13,6 @@ import pandas as pd
 import psycopg2
 import pytest
 import sqlalchemy
-from hashiramart_assets.services.postgres import postgres_url
 
 from hashiramart_assets import landing
 from hashiramart_assets.datagen import GeneratorConfig, generate
@@ -21,6 +20,7 @@ from hashiramart_assets.definitions import build_definitions
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.pipeline import materialize_everything_landed
 from hashiramart_assets.runner import get_instance, materialize
+from hashiramart_assets.services.postgres import postgres_url
 from hashiramart_assets.settings import load_settings
 
 START = date(2025, 1, 1)
