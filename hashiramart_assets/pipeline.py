@@ -5,6 +5,7 @@ Kept apart from cli.py so tests call the same functions the commands call.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -80,31 +81,54 @@ def api_command(port: int) -> list[str]:
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """Ask the server's whole process group to stop, then kill what is left after a grace period."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
         try:
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            pass
+        except ProcessLookupError:
+            return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers (dagster dev's code server, daemon ...)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_spark() -> None:
+    """Free the JVM the materialisation used before serving: the UI and API do not need it."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = None) -> int:
     """Run `dagster dev` (webserver + daemon), and the API if asked, until Ctrl-C; then stop them."""
     prepare_dagster_home(settings)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
-    processes = [subprocess.Popen(ui_command(settings, port), env=env)]
-    say(f"Dagster UI: http://127.0.0.1:{port}")
-    if api_port:
-        processes.append(subprocess.Popen(api_command(api_port), env=env))
-        say(f"API: http://127.0.0.1:{api_port}/docs")
-    say("Ctrl-C stops everything this command started")
+    # Ctrl-C and `kill` both stop everything started here (also when started from a script, where
+    # SIGINT may arrive ignored). Each server gets its own process group so nothing is left behind.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processes = [subprocess.Popen(ui_command(settings, port), env=env, start_new_session=True)]
     try:
+        say(f"Dagster UI: http://127.0.0.1:{port}")
+        if api_port:
+            processes.append(subprocess.Popen(api_command(api_port), env=env, start_new_session=True))
+            say(f"API: http://127.0.0.1:{api_port}/docs")
+        say("Ctrl-C stops everything this command started")
         return processes[0].wait()
     except KeyboardInterrupt:
         return 0
     finally:
         for process in processes:
             _stop(process)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_demo(
@@ -129,6 +153,7 @@ def run_demo(
         ok = materialize_everything_landed(settings, say)
         if not ui:
             return 0 if ok else 1
+        _stop_spark()
         return serve_ui(settings, port, say, api_port=api_port)
     finally:
         if started_postgres:

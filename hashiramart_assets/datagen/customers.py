@@ -1,74 +1,86 @@
-"""Customers with a hidden taste cluster, an activity level and a few staple products they re-buy."""
+"""Customers: the landed table plus hidden behaviour (taste cluster, activity, churn, favourites).
+
+Signups are relative to the fixed ANCHOR, so the population is the same whatever range is generated.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from hashiramart_assets.datagen.catalogue import Catalogue
+from hashiramart_assets.datagen.config import ANCHOR
+from hashiramart_assets.datagen.ids import CUSTOMERS, ordinals_to_datetime, stream
+from hashiramart_assets.datagen.taste import N_CLUSTERS, Taste
 
-N_CLUSTERS = 8
-STAPLES = 4
-REGIONS = [
-    ("Kanto", "JP", 0.30), ("Kansai", "JP", 0.18), ("Chubu", "JP", 0.10), ("Kyushu", "JP", 0.07),
-    ("Hokkaido", "JP", 0.05), ("North America", "US", 0.12), ("Europe", "FR", 0.06), ("Europe", "DE", 0.06),
-    ("Europe", "GB", 0.04), ("Asia Pacific", "AU", 0.02),
-]
-SEGMENTS = (("consumer", 0.82), ("business", 0.13), ("wholesale", 0.05))
+FAVOURITES = 4  # products a customer keeps coming back to (repeat buying)
+FIRST_CUSTOMER_ID = 100_001
+REGIONS = (  # (region, country, share)
+    ("Kanto", "JP", 0.28), ("Kansai", "JP", 0.16), ("Chubu", "JP", 0.09), ("Kyushu", "JP", 0.06),
+    ("Hokkaido", "JP", 0.04), ("Tohoku", "JP", 0.03), ("North America", "US", 0.12), ("North America", "CA", 0.03),
+    ("Europe", "FR", 0.06), ("Europe", "DE", 0.05), ("Europe", "GB", 0.04), ("Asia Pacific", "AU", 0.02),
+    ("Asia Pacific", "KR", 0.02),
+)
+SEGMENTS = ("consumer", "business", "wholesale")  # "unknown" exists in the contract for importers only
+SEGMENT_SHARE = (0.85, 0.11, 0.04)
+SEGMENT_ACTIVITY = np.array([1.0, 1.6, 2.5])  # business and wholesale accounts order more often
+CHANNELS = ("web", "app", "store")
+CHANNEL_SHARE_BY_SEGMENT = np.array([[0.50, 0.38, 0.12], [0.80, 0.08, 0.12], [0.90, 0.0, 0.10]])
+CHURN_SHARE = 0.3  # customers who stop buying some time after signing up
+NEVER = 10**7  # an ordinal far beyond any generated day
 
 
 @dataclass(frozen=True)
 class Population:
     customers: pd.DataFrame
     cluster: np.ndarray  # hidden taste cluster per customer position
-    activity: np.ndarray  # relative order rate
+    activity: np.ndarray  # relative order and browse rate
     signup_ordinal: np.ndarray
-    wholesale: np.ndarray  # bool
-    staples: np.ndarray  # (n_customers, STAPLES) product positions
-    cluster_category_pref: np.ndarray  # (N_CLUSTERS, n_categories)
+    churn_ordinal: np.ndarray  # first day the customer no longer shows up
+    segment: np.ndarray  # index into SEGMENTS
+    channel: np.ndarray  # preferred channel, index into CHANNELS
+    favourites: np.ndarray  # (n_customers, FAVOURITES) product positions, regular products only
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.cluster)
 
 
-def build_population(seed: int, n_customers: int, start: date, catalogue: Catalogue) -> Population:
-    """Only regular (non-drift) products are staples, so the population does not depend on drift options."""
-    rng = np.random.default_rng([seed, 3])
-    n_regular_cats = int(catalogue.category_index[~catalogue.is_new_category].max()) + 1
-    pref = rng.dirichlet(np.full(n_regular_cats, 0.25), N_CLUSTERS)  # each cluster loves a few categories
-    pref = np.hstack([pref, np.zeros((N_CLUSTERS, catalogue.n_categories - n_regular_cats))])
-    cluster = rng.integers(0, N_CLUSTERS, n_customers)
-    activity = rng.lognormal(0.0, 0.9, n_customers)
-    signup = start.toordinal() - rng.integers(1, 1000, n_customers)
-    joins_later = rng.random(n_customers) < 0.3
-    signup = np.where(joins_later, start.toordinal() + rng.integers(0, 365, n_customers), signup)
-    seg_names = np.array([s for s, _ in SEGMENTS], dtype=object)
-    segment = seg_names[rng.choice(len(SEGMENTS), n_customers, p=[p for _, p in SEGMENTS])]
-    region_idx = rng.choice(len(REGIONS), n_customers, p=[p for _, _, p in REGIONS])
-    # staples: products from the cluster's favourite categories, weighted by popularity
-    regular = ~catalogue.is_new_category
-    staples = np.empty((n_customers, STAPLES), dtype=np.int64)
-    for k in range(N_CLUSTERS):
-        members = np.flatnonzero(cluster == k)
-        weights = pref[k][catalogue.category_index] * catalogue.popularity * regular
-        weights = weights / weights.sum()
-        staples[members] = rng.choice(len(weights), (len(members), STAPLES), p=weights)
-    epoch = date(1, 1, 1)
+def build_population(seed: int, n_customers: int, catalogue: Catalogue, taste: Taste) -> Population:
+    """Depends on (seed, size) and the regular catalogue only, so drift options never change it."""
+    rng = stream(seed, CUSTOMERS)
+    cluster = rng.choice(N_CLUSTERS, n_customers, p=taste.cluster_size)
+    segment = rng.choice(len(SEGMENTS), n_customers, p=SEGMENT_SHARE)
+    activity = rng.lognormal(0.0, 0.9, n_customers) * SEGMENT_ACTIVITY[segment]
+    signup = ANCHOR.toordinal() - rng.integers(1, 1100, n_customers)
+    joins_later = rng.random(n_customers) < 0.3  # a third sign up during the anchor year
+    signup = np.where(joins_later, ANCHOR.toordinal() + rng.integers(0, 365, n_customers), signup)
+    churns = rng.random(n_customers) < CHURN_SHARE
+    churn = np.where(churns, signup + 30 + rng.exponential(400, n_customers).astype(np.int64), NEVER)
+    region = rng.choice(len(REGIONS), n_customers, p=[r[2] for r in REGIONS])
+    u = rng.random(n_customers)[:, None]
+    channel = (u > CHANNEL_SHARE_BY_SEGMENT[segment].cumsum(axis=1)).sum(axis=1)
+    favourites = _favourites(rng, cluster, catalogue, taste)
     customers = pd.DataFrame(
         {
-            "customer_id": np.arange(1, n_customers + 1, dtype=np.int64),
-            "signup_date": pd.to_datetime([epoch + timedelta(days=int(o) - 1) for o in signup]),
-            "segment": segment,
-            "region": [REGIONS[i][0] for i in region_idx],
-            "country": [REGIONS[i][1] for i in region_idx],
+            "customer_id": np.arange(FIRST_CUSTOMER_ID, FIRST_CUSTOMER_ID + n_customers, dtype=np.int64),
+            "signup_date": ordinals_to_datetime(signup),
+            "segment": np.array(SEGMENTS, dtype=object)[segment],
+            "region": np.array([r[0] for r in REGIONS], dtype=object)[region],
+            "country": np.array([r[1] for r in REGIONS], dtype=object)[region],
         }
     )
-    return Population(
-        customers=customers,
-        cluster=cluster,
-        activity=activity * np.where(segment == "wholesale", 2.0, 1.0),
-        signup_ordinal=signup,
-        wholesale=segment == "wholesale",
-        staples=staples,
-        cluster_category_pref=pref,
-    )
+    return Population(customers, cluster, activity, signup, churn, segment, channel, favourites)
+
+
+def _favourites(rng: np.random.Generator, cluster: np.ndarray, catalogue: Catalogue, taste: Taste) -> np.ndarray:
+    """A few products per customer from the cluster's taste, consumables preferred (they get re-bought)."""
+    n_regular = int((~catalogue.is_new_category).sum())  # regular products come first in the catalogue
+    weights = (taste.base_weights(catalogue) * np.where(catalogue.consumable, 3.0, 1.0))[:, :n_regular]
+    favourites = np.empty((len(cluster), FAVOURITES), dtype=np.int64)
+    for k in range(N_CLUSTERS):  # a loop over clusters, not customers
+        members = np.flatnonzero(cluster == k)
+        favourites[members] = rng.choice(n_regular, (len(members), FAVOURITES), p=weights[k] / weights[k].sum())
+    return favourites

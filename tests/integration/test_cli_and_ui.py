@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import world_searchable_tempdir
@@ -80,13 +81,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_dagster_ui_serves_the_whole_lineage_graph(home):
+def test_ui_command_serves_the_whole_lineage_graph_and_stops_everything(home):
     port = _free_port()
-    env = _env(home, DAGSTER_HOME=str(home / "dagster"))
-    server = subprocess.Popen(
-        [str(BIN / "dagster-webserver"), "-m", "hashiramart_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    ui = subprocess.Popen([str(BIN / "hashiramart"), "ui", "--port", str(port)], env=_env(home),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -95,7 +93,7 @@ def test_dagster_ui_serves_the_whole_lineage_graph(home):
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, "webserver did not come up"
+            assert ui.poll() is None and time.monotonic() < deadline, "the UI did not come up"
             time.sleep(1)
         query = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
         answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=60).json()
@@ -104,6 +102,12 @@ def test_dagster_ui_serves_the_whole_lineage_graph(home):
             for n in answer["data"]["assetNodes"]
         }
         assert nodes == EXPECTED_PARENTS
+        started = psutil.Process(ui.pid).children(recursive=True)
+        assert len(started) >= 3  # dagster dev: webserver, daemon, code server
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        ui.terminate()  # SIGTERM, as a service manager or `kill` would send
+        ui.wait(timeout=60)
+    _, alive = psutil.wait_procs(started, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2)
