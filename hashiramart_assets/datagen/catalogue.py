@@ -81,7 +81,7 @@ class Catalogue:
     category_index: np.ndarray  # product position -> category number (regular first, then drift)
     department_names: np.ndarray  # category number -> department name
     consumable: np.ndarray  # bool per product: re-bought often
-    popularity: np.ndarray  # global appeal weight per product (heavy-tailed: a few hits)
+    popularity: np.ndarray  # global appeal weight per product (lognormal: some hits, a long tail)
     launch_ordinal: np.ndarray  # launch day as a date ordinal
     change_ordinal: np.ndarray  # (n, 2) days of the two list-price changes
     change_factor: np.ndarray  # (n, 2) price multipliers applied from those days
@@ -100,14 +100,14 @@ def _flat_tree(with_new: bool) -> list[tuple[str, Category]]:
 
 
 def _draw_products(
-    rng: np.random.Generator, n: int, categories: np.ndarray, launch: np.ndarray, popularity_floor: float
+    rng: np.random.Generator, n: int, categories: np.ndarray, launch: np.ndarray, popularity_boost: float
 ) -> dict[str, np.ndarray]:
     """Everything random about ``n`` products of the given categories (positions in the flat tree)."""
     return {
         "category": categories,
         "launch": launch,
         "price_noise": rng.lognormal(0.0, 0.35, n),
-        "popularity": rng.pareto(1.5, n) + popularity_floor,
+        "popularity": rng.lognormal(0.0, 0.8, n) * popularity_boost,
         "first": rng.integers(0, len(FIRST_WORDS), n),
         "second": rng.integers(0, len(SECOND_WORDS), n),
         "item": rng.integers(0, 1 << 20, n),  # reduced modulo the category's item words
@@ -126,13 +126,13 @@ def build_catalogue(seed: int, n_products: int, new_category_from: date | None) 
     launch = ANCHOR.toordinal() - rng.integers(30, 1000, n_products)
     late = rng.random(n_products) < 0.12  # a steady trickle of launches after the anchor
     launch = np.where(late, ANCHOR.toordinal() + rng.integers(0, 540, n_products), launch)
-    parts = [_draw_products(rng, n_products, categories, launch, 0.05)]
+    parts = [_draw_products(rng, n_products, categories, launch, 1.0)]
     if new_category_from is not None:
         new_rng = stream(seed, NEW_CATEGORY)
         n_new = max(6, round(n_products * NEW_PRODUCT_SHARE))
         new_categories = n_regular_categories + new_rng.integers(0, len(NEW_CATEGORIES), n_new)
         new_launch = np.full(n_new, new_category_from.toordinal())
-        parts.append(_draw_products(new_rng, n_new, new_categories, new_launch, 0.5))
+        parts.append(_draw_products(new_rng, n_new, new_categories, new_launch, 1.5))  # launch hype
     p = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     cat = p["category"]
     dept_of = np.array([dept for dept, _ in tree], dtype=object)

@@ -78,7 +78,8 @@ def build_population(seed: int, n_customers: int, catalogue: Catalogue, taste: T
 def _favourites(rng: np.random.Generator, cluster: np.ndarray, catalogue: Catalogue, taste: Taste) -> np.ndarray:
     """A few products per customer from the cluster's taste, consumables preferred (they get re-bought)."""
     n_regular = int((~catalogue.is_new_category).sum())  # regular products come first in the catalogue
-    weights = (taste.base_weights(catalogue) * np.where(catalogue.consumable, 3.0, 1.0))[:, :n_regular]
+    # square root flattens the hits, so favourites are personal rather than everyone's bestseller
+    weights = (np.sqrt(taste.base_weights(catalogue)) * np.where(catalogue.consumable, 3.0, 1.0))[:, :n_regular]
     favourites = np.empty((len(cluster), FAVOURITES), dtype=np.int64)
     for k in range(N_CLUSTERS):  # a loop over clusters, not customers
         members = np.flatnonzero(cluster == k)

@@ -81,7 +81,7 @@ def simulate_sales(world: World, market: Market) -> Sales:
     n_lines = 1 + sample_cdf(LINES_P.cumsum(), rng.random(n_orders))
     order = np.repeat(np.arange(n_orders), n_lines)
     customer = buyer[order]
-    product = market.pick_products(rng, population.cluster[customer])
+    product = market.pick_purchases(rng, population.cluster[customer], customer)
     # repeat buying: some lines are one of the customer's favourites, consumables most often
     first_line = np.cumsum(n_lines) - n_lines
     slot = (rng.integers(0, FAVOURITES, n_orders)[order] + np.arange(len(order)) - first_line[order]) % FAVOURITES
@@ -91,7 +91,7 @@ def simulate_sales(world: World, market: Market) -> Sales:
     product = np.where(use_favourite, favourite, product)
     # one line per product within an order: a repeated pick is redrawn once, then dropped
     repeated = _repeated_in_order(order, product, catalogue.n_products)
-    product[repeated] = market.pick_products(rng, population.cluster[customer[repeated]])
+    product[repeated] = market.pick_purchases(rng, population.cluster[customer[repeated]], customer[repeated])
     keep = np.flatnonzero(~_repeated_in_order(order, product, catalogue.n_products))
     order, customer, product = order[keep], customer[keep], product[keep]
     n = len(order)

@@ -18,7 +18,7 @@ from hashiramart_assets.datagen.ids import NEW_TASTE, TASTE, stream
 N_CLUSTERS = 10
 CATEGORY_CONCENTRATION = 0.3  # Dirichlet alpha: low = each cluster loves a handful of categories
 CATEGORY_FLOOR = 0.08  # share of a cluster's category taste spread evenly: anyone buys anything sometimes
-AFFINITY_SIGMA = 1.0  # lognormal spread of a cluster's appeal per product
+AFFINITY_SIGMA = 0.9  # lognormal spread of a cluster's appeal per product
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ def read_raw(spark: SparkSession, table_uri: str) -> DataFrame:
 
 
 def as_of_date(orders: DataFrame, events: DataFrame) -> date:
-    """The newest day present in orders or events (a Python date), used as "today" for decay/recency."""
-    newest = orders.select(F.max(F.to_date("order_ts")).alias("d")).union(
-        events.select(F.max(F.to_date("event_ts")).alias("d"))
-    )
+    """The newest day present in orders or events, used as "today" for decay and recency.
+
+    Read from the ``date`` partition column, so Spark scans no data columns for it.
+    """
+    newest = orders.select(F.max("date").alias("d")).union(events.select(F.max("date").alias("d")))
     return newest.agg(F.max("d")).first()[0]
 
 
