@@ -6,7 +6,9 @@ import dagster as dg
 
 from hashiramart_assets import automation
 from hashiramart_assets.assets.features import FEATURE_ASSETS
+from hashiramart_assets.assets.marts import build_dbt_assets, dbt_resource
 from hashiramart_assets.assets.raw import build_raw_assets
+from hashiramart_assets.assets.warehouse import build_warehouse_assets
 from hashiramart_assets.resources.lake import LakeResource
 from hashiramart_assets.resources.postgres import PostgresResource
 from hashiramart_assets.resources.spark import SparkResource
@@ -20,6 +22,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "spark": SparkResource(
             spark_config=spark_config(settings.spark_master), java_shim_dir=str(settings.home / "java")
         ),
+        "dbt": dbt_resource(),
         "postgres": PostgresResource(
             url=settings.postgres_url, embedded_dir=str(settings.embedded_postgres_dir)
         ),
@@ -28,7 +31,12 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions_def = dg.DailyPartitionsDefinition(start_date=settings.partitions_start)
-    assets = [*build_raw_assets(partitions_def), *FEATURE_ASSETS]
+    assets = [
+        *build_raw_assets(partitions_def),
+        *FEATURE_ASSETS,
+        *build_warehouse_assets(partitions_def),
+        build_dbt_assets(partitions_def),
+    ]
     return dg.Definitions(
         assets=assets,
         jobs=automation.build_jobs(partitions_def),

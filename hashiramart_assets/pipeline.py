@@ -35,7 +35,7 @@ def _landed_range(settings: Settings, say: Say) -> tuple[str, str] | None:
 
 
 def materialize_everything_landed(settings: Settings, say: Say) -> bool:
-    """Materialise raw (every landed day, one run) then features; report failed checks."""
+    """Materialise the whole graph over every landed day as one run; report failed checks."""
     from hashiramart_assets.definitions import build_definitions
 
     span = _landed_range(settings, say)
@@ -45,8 +45,8 @@ def materialize_everything_landed(settings: Settings, say: Say) -> bool:
     defs = build_definitions(settings)
     instance = get_instance(settings)
     started = time.monotonic()
-    say(f"materialising raw + features for {span[0]}..{span[1]} (Spark starts on first use)")
-    summary = materialize(defs, instance, "group:raw or group:features", partition_range=span)
+    say(f"materialising raw -> features -> warehouse -> staging -> marts for {span[0]}..{span[1]}")
+    summary = materialize(defs, instance, "*", partition_range=span)
     say(f"run {summary.run_id} {'succeeded' if summary.success else 'FAILED'} "
         f"in {time.monotonic() - started:.0f}s")
     for check in summary.failed_checks:

@@ -1,0 +1,90 @@
+"""dbt staging and marts on Postgres, one continuous graph with the lake (dagster-dbt glue)."""
+
+# No `from __future__ import annotations`: Dagster reads the context annotation at definition time.
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import sqlalchemy
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from hashiramart_assets.automation import FRESHNESS
+from hashiramart_assets.resources.postgres import PostgresResource
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+
+class HashiraMartTranslator(DagsterDbtTranslator):
+    """Sources resolve to the warehouse-load assets; models to staging/<name> and marts/<name>."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["warehouse", f"{dbt_resource_props['source_name']}_{dbt_resource_props['name']}"])
+        name = dbt_resource_props["name"]
+        return dg.AssetKey(["staging" if name.startswith("stg_") else "marts", name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "staging" if dbt_resource_props["name"].startswith("stg_") else "marts"
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:  # type: ignore[override]
+        return super().get_asset_spec(manifest, unique_id, project).replace_attributes(freshness_policy=FRESHNESS)
+
+
+def dbt_project() -> DbtProject:
+    """The project, with target/manifest.json prepared (dbt parse) whenever it is missing or stale."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml") and "target" not in p.parts]
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        result = subprocess.run(
+            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )
+        if result.returncode != 0 or not manifest.exists():
+            raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return project
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """profiles.yml reads these; they come from the embedded server or HASHIRAMART_POSTGRES_URL."""
+    parsed = sqlalchemy.engine.make_url(url)
+    return {
+        "HASHIRAMART_PG_HOST": parsed.host or "127.0.0.1",
+        "HASHIRAMART_PG_PORT": str(parsed.port or 5432),
+        "HASHIRAMART_PG_USER": parsed.username or "",
+        "HASHIRAMART_PG_PASSWORD": parsed.password or "",
+        "HASHIRAMART_PG_DATABASE": parsed.database or "",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def build_dbt_assets(partitions_def: dg.TimeWindowPartitionsDefinition) -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        dagster_dbt_translator=HashiraMartTranslator(),
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        name="hashiramart_dbt",
+    )
+    def hashiramart_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource):
+        os.environ.update(dbt_env(postgres.get_url()))
+        window = context.partition_time_window
+        dbt_vars = {"start_date": window.start.date().isoformat(), "end_date": window.end.date().isoformat()}
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+    return hashiramart_dbt
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)
