@@ -50,7 +50,8 @@ def dbt_project() -> DbtProject:
             env=env, capture_output=True, text=True, timeout=300,
         )
         if result.returncode != 0 or not manifest.exists():
-            raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            output = result.stdout[-2000:] + result.stderr[-2000:]
+            raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}:\n{output}")
     return project
 
 

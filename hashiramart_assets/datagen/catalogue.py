@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from hashiramart_assets.datagen.config import ANCHOR
+from hashiramart_assets.datagen.config import ANCHOR, MAX_PRODUCTS
 from hashiramart_assets.datagen.ids import CATALOGUE, NEW_CATEGORY, numbered, ordinals_to_datetime, stream
 
 # department -> [(category, typical price in EUR, consumable: re-bought often, item words for names)]
@@ -71,6 +71,7 @@ FIRST_WORDS = ("Sakura", "Kitsune", "Tengu", "Moonlit", "Shogun", "Neon", "Ronin
 SECOND_WORDS = ("Academy", "Chronicles", "Hashira", "Saga", "Hunters", "Diaries", "Express", "Samurai",
                 "Idols", "Garden", "Quest", "Spirits", "Club", "Legends")
 NEW_PRODUCT_SHARE = 1 / 15  # size of the drift department relative to the regular catalogue
+MAX_NEW_PRODUCTS = round(MAX_PRODUCTS * NEW_PRODUCT_SHARE)
 
 
 @dataclass(frozen=True)
@@ -116,23 +117,36 @@ def _draw_products(
     }
 
 
+def n_new_products(n_products: int) -> int:
+    return max(6, round(n_products * NEW_PRODUCT_SHARE))
+
+
+def _cut(drawn: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    return {key: values[:n] for key, values in drawn.items()}
+
+
 def build_catalogue(seed: int, n_products: int, new_category_from: date | None) -> Catalogue:
-    """The regular catalogue (every category present, most products launched before ANCHOR) plus drift."""
+    """The regular catalogue (every category present, most products launched before ANCHOR) plus drift.
+
+    Drawn for the largest catalogue and cut to size, so product HM-000042 is the same product at every
+    scale that has it: a change of scale adds or removes products at the end, never reshuffles them.
+    """
     tree = _flat_tree(new_category_from is not None)
     n_regular_categories = len(_flat_tree(False))
     rng = stream(seed, CATALOGUE)
+    n_max = MAX_PRODUCTS
     categories = np.concatenate([np.arange(n_regular_categories),
-                                 rng.integers(0, n_regular_categories, n_products - n_regular_categories)])
-    launch = ANCHOR.toordinal() - rng.integers(30, 1000, n_products)
-    late = rng.random(n_products) < 0.12  # a steady trickle of launches after the anchor
-    launch = np.where(late, ANCHOR.toordinal() + rng.integers(0, 540, n_products), launch)
-    parts = [_draw_products(rng, n_products, categories, launch, 1.0)]
+                                 rng.integers(0, n_regular_categories, n_max - n_regular_categories)])
+    launch = ANCHOR.toordinal() - rng.integers(30, 1000, n_max)
+    late = rng.random(n_max) < 0.12  # a steady trickle of launches after the anchor
+    launch = np.where(late, ANCHOR.toordinal() + rng.integers(0, 540, n_max), launch)
+    parts = [_cut(_draw_products(rng, n_max, categories, launch, 1.0), n_products)]
     if new_category_from is not None:
         new_rng = stream(seed, NEW_CATEGORY)
-        n_new = max(6, round(n_products * NEW_PRODUCT_SHARE))
-        new_categories = n_regular_categories + new_rng.integers(0, len(NEW_CATEGORIES), n_new)
-        new_launch = np.full(n_new, new_category_from.toordinal())
-        parts.append(_draw_products(new_rng, n_new, new_categories, new_launch, 1.5))  # launch hype
+        new_categories = n_regular_categories + new_rng.integers(0, len(NEW_CATEGORIES), MAX_NEW_PRODUCTS)
+        new_launch = np.full(MAX_NEW_PRODUCTS, new_category_from.toordinal())
+        new = _draw_products(new_rng, MAX_NEW_PRODUCTS, new_categories, new_launch, 1.5)  # launch hype
+        parts.append(_cut(new, n_new_products(n_products)))
     p = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     cat = p["category"]
     dept_of = np.array([dept for dept, _ in tree], dtype=object)

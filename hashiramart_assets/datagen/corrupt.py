@@ -15,8 +15,8 @@ UNKNOWN_PREFIX = "HM-9"  # looks like a product id, but the catalogue never reac
 
 
 def _some(rng: np.random.Generator, candidates: np.ndarray) -> np.ndarray:
-    """About 1 % of the candidate rows, at least 1 and at most 25, sorted."""
-    size = int(np.clip(round(0.01 * len(candidates)), 1, 25)) if len(candidates) else 0
+    """About 1 % of the candidate rows: at least 3 (or all there are), at most 25; sorted."""
+    size = min(len(candidates), int(np.clip(round(0.01 * len(candidates)), 3, 25)))
     return np.sort(rng.choice(candidates, size=size, replace=False))
 
 

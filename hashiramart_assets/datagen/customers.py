@@ -17,6 +17,7 @@ from hashiramart_assets.datagen.taste import N_CLUSTERS, Taste
 
 FAVOURITES = 4  # products a customer keeps coming back to (repeat buying)
 FIRST_CUSTOMER_ID = 100_001
+CUSTOMER_BLOCK = 10_000
 REGIONS = (  # (region, country, share)
     ("Kanto", "JP", 0.28), ("Kansai", "JP", 0.16), ("Chubu", "JP", 0.09), ("Kyushu", "JP", 0.06),
     ("Hokkaido", "JP", 0.04), ("Tohoku", "JP", 0.03), ("North America", "US", 0.12), ("North America", "CA", 0.03),
@@ -49,30 +50,60 @@ class Population:
 
 
 def build_population(seed: int, n_customers: int, catalogue: Catalogue, taste: Taste) -> Population:
-    """Depends on (seed, size) and the regular catalogue only, so drift options never change it."""
-    rng = stream(seed, CUSTOMERS)
-    cluster = rng.choice(N_CLUSTERS, n_customers, p=taste.cluster_size)
-    segment = rng.choice(len(SEGMENTS), n_customers, p=SEGMENT_SHARE)
-    activity = rng.lognormal(0.0, 0.9, n_customers) * SEGMENT_ACTIVITY[segment]
-    signup = ANCHOR.toordinal() - rng.integers(1, 1100, n_customers)
-    joins_later = rng.random(n_customers) < 0.3  # a third sign up during the anchor year
-    signup = np.where(joins_later, ANCHOR.toordinal() + rng.integers(0, 365, n_customers), signup)
-    churns = rng.random(n_customers) < CHURN_SHARE
-    churn = np.where(churns, signup + 30 + rng.exponential(400, n_customers).astype(np.int64), NEVER)
-    region = rng.choice(len(REGIONS), n_customers, p=[r[2] for r in REGIONS])
-    u = rng.random(n_customers)[:, None]
-    channel = (u > CHANNEL_SHARE_BY_SEGMENT[segment].cumsum(axis=1)).sum(axis=1)
-    favourites = _favourites(rng, cluster, catalogue, taste)
+    """Depends on (seed, size) and the regular catalogue only, so drift options never change it.
+
+    Customers are drawn in fixed blocks of CUSTOMER_BLOCK, each from its own stream, so customer
+    100042 is the same person at every scale that has them (a change of scale adds or drops customers
+    at the end).
+    """
+    n_blocks = -(-n_customers // CUSTOMER_BLOCK)
+    blocks = [_draw_block(stream(seed, CUSTOMERS, b), catalogue, taste) for b in range(n_blocks)]
+    d = {key: np.concatenate([block[key] for block in blocks])[:n_customers] for key in blocks[0]}
     customers = pd.DataFrame(
         {
             "customer_id": np.arange(FIRST_CUSTOMER_ID, FIRST_CUSTOMER_ID + n_customers, dtype=np.int64),
-            "signup_date": ordinals_to_datetime(signup),
-            "segment": np.array(SEGMENTS, dtype=object)[segment],
-            "region": np.array([r[0] for r in REGIONS], dtype=object)[region],
-            "country": np.array([r[1] for r in REGIONS], dtype=object)[region],
+            "signup_date": ordinals_to_datetime(d["signup"]),
+            "segment": np.array(SEGMENTS, dtype=object)[d["segment"]],
+            "region": np.array([r[0] for r in REGIONS], dtype=object)[d["region"]],
+            "country": np.array([r[1] for r in REGIONS], dtype=object)[d["region"]],
         }
     )
-    return Population(customers, cluster, activity, signup, churn, segment, channel, favourites)
+    return Population(
+        customers=customers,
+        cluster=d["cluster"],
+        activity=d["activity"],
+        signup_ordinal=d["signup"],
+        churn_ordinal=d["churn"],
+        segment=d["segment"],
+        channel=d["channel"],
+        favourites=d["favourites"],
+    )
+
+
+def _draw_block(rng: np.random.Generator, catalogue: Catalogue, taste: Taste) -> dict[str, np.ndarray]:
+    """Everything random about CUSTOMER_BLOCK customers."""
+    n = CUSTOMER_BLOCK
+    cluster = rng.choice(N_CLUSTERS, n, p=taste.cluster_size)
+    segment = rng.choice(len(SEGMENTS), n, p=SEGMENT_SHARE)
+    activity = rng.lognormal(0.0, 0.9, n) * SEGMENT_ACTIVITY[segment]
+    signup = ANCHOR.toordinal() - rng.integers(1, 1100, n)
+    joins_later = rng.random(n) < 0.3  # a third sign up during the anchor year
+    signup = np.where(joins_later, ANCHOR.toordinal() + rng.integers(0, 365, n), signup)
+    churns = rng.random(n) < CHURN_SHARE
+    churn = np.where(churns, signup + 30 + rng.exponential(400, n).astype(np.int64), NEVER)
+    region = rng.choice(len(REGIONS), n, p=[r[2] for r in REGIONS])
+    u = rng.random(n)[:, None]
+    channel = (u > CHANNEL_SHARE_BY_SEGMENT[segment].cumsum(axis=1)).sum(axis=1)
+    return {
+        "cluster": cluster,
+        "segment": segment,
+        "activity": activity,
+        "signup": signup,
+        "churn": churn,
+        "region": region,
+        "channel": channel,
+        "favourites": _favourites(rng, cluster, catalogue, taste),
+    }
 
 
 def _favourites(rng: np.random.Generator, cluster: np.ndarray, catalogue: Catalogue, taste: Taste) -> np.ndarray:

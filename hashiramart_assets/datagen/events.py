@@ -49,6 +49,7 @@ def _offsets_in_groups(group_start: np.ndarray, values: np.ndarray, group: np.nd
 
 
 def clickstream(world: World, market: Market, sales: Sales) -> pd.DataFrame:
+    """The day's events, ordered by time, with sessions numbered by start and event ids in time order."""
     cfg, population = world.config, world.population
     ordinal = market.day.toordinal()
     ymd = market.day.strftime("%Y%m%d")

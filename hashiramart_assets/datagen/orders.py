@@ -71,6 +71,7 @@ def _repeated_in_order(order: np.ndarray, product: np.ndarray, n_products: int) 
 
 
 def simulate_sales(world: World, market: Market) -> Sales:
+    """The day's orders: who (activity), when (hour profile), what (taste, favourites), at what price."""
     cfg, catalogue, population = world.config, world.catalogue, world.population
     ordinal = market.day.toordinal()
     rng = stream(cfg.seed, SALES, ordinal)
@@ -99,8 +100,9 @@ def simulate_sales(world: World, market: Market) -> Sales:
     base_qty = 1 + rng.poisson(np.where(catalogue.consumable[product], 0.9, 0.15))
     quantity = base_qty * (1 + rng.poisson(SEGMENT_QTY[segment]))
     list_price = market.list_price[product]
-    promo = market.promo[product]
-    promo_price = np.maximum(np.minimum(np.round(list_price * (1 - market.discount[product]), 2), list_price - 0.01), 0)
+    promo = market.promo[product] & (list_price > 0.01)  # a discount needs a price to come off
+    discounted = np.round(list_price * (1 - market.discount[product]), 2)
+    promo_price = np.maximum(np.minimum(discounted, list_price - 0.01), 0.01)
     own = rng.random(n_orders) < OWN_CHANNEL_P
     channel = np.where(own, population.channel[buyer], rng.integers(0, len(CHANNELS), n_orders))[order]
     rate = np.array([RETURN_RATE.get(d, 0.01) for d in catalogue.department_names])[catalogue.category_index]

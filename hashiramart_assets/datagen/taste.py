@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hashiramart_assets.datagen.catalogue import Catalogue
+from hashiramart_assets.datagen.catalogue import MAX_NEW_PRODUCTS, Catalogue
+from hashiramart_assets.datagen.config import MAX_PRODUCTS
 from hashiramart_assets.datagen.ids import NEW_TASTE, TASTE, stream
 
 N_CLUSTERS = 10
-CATEGORY_CONCENTRATION = 0.3  # Dirichlet alpha: low = each cluster loves a handful of categories
-CATEGORY_FLOOR = 0.08  # share of a cluster's category taste spread evenly: anyone buys anything sometimes
+CATEGORY_CONCENTRATION = 0.25  # Dirichlet alpha: low = each cluster loves a handful of categories
+CATEGORY_FLOOR = 0.05  # share of a cluster's category taste spread evenly: anyone buys anything sometimes
 AFFINITY_SIGMA = 0.9  # lognormal spread of a cluster's appeal per product
 
 
@@ -40,13 +41,13 @@ def build_taste(seed: int, catalogue: Catalogue) -> Taste:
     n_reg_cat = catalogue.n_regular_categories
     pref = rng.dirichlet(np.full(n_reg_cat, CATEGORY_CONCENTRATION), N_CLUSTERS)
     pref = (1 - CATEGORY_FLOOR) * pref + CATEGORY_FLOOR / n_reg_cat
-    affinity = rng.lognormal(0.0, AFFINITY_SIGMA, (N_CLUSTERS, n_regular))
+    affinity = rng.lognormal(0.0, AFFINITY_SIGMA, (N_CLUSTERS, MAX_PRODUCTS))[:, :n_regular]  # scale-stable
     cluster_size = rng.dirichlet(np.full(N_CLUSTERS, 8.0))
     new_rng = stream(seed, NEW_TASTE)
     n_new_cat = catalogue.n_categories - n_reg_cat
     n_new = catalogue.n_products - n_regular
     new_pref = new_rng.dirichlet(np.ones(n_new_cat), N_CLUSTERS) if n_new_cat else np.zeros((N_CLUSTERS, 0))
-    new_affinity = new_rng.lognormal(0.0, AFFINITY_SIGMA, (N_CLUSTERS, n_new))
+    new_affinity = new_rng.lognormal(0.0, AFFINITY_SIGMA, (N_CLUSTERS, MAX_NEW_PRODUCTS))[:, :n_new]
     new_share = new_rng.uniform(0.1, 0.4, N_CLUSTERS) if n_new else np.zeros(N_CLUSTERS)
     return Taste(
         category_pref=np.hstack([pref, new_pref]),

@@ -76,7 +76,6 @@ class Market:
                 picked[rows] = sample_cdf(self.product_cdf[k], u[rows])
         return picked
 
-
     def purchase_slot(self, customers: np.ndarray) -> np.ndarray:
         """Which durables a customer may buy today: those whose product slot equals this."""
         return (self.day.toordinal() // NOVELTY_DAYS + _hash_slot(customers, 7)) % NOVELTY_SLOTS
@@ -89,8 +88,10 @@ class Market:
         cdf = self.purchase_cdf.reshape(N_CLUSTERS * NOVELTY_SLOTS, -1)
         for g in np.unique(group):  # at most N_CLUSTERS x NOVELTY_SLOTS groups, not rows
             rows = np.flatnonzero(group == g)
-            if cdf[g, -1] > 0:
-                picked[rows] = sample_cdf(cdf[g], u[rows])
+            fallback = self.product_cdf[g // NOVELTY_SLOTS]  # nothing buyable in the slot: plain taste
+            cdf_g = cdf[g] if cdf[g, -1] > 0 else fallback
+            if cdf_g[-1] > 0:
+                picked[rows] = sample_cdf(cdf_g, u[rows])
         return picked
 
 

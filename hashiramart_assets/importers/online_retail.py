@@ -1,8 +1,28 @@
 """Import a UCI Online Retail (I or II) export into the landing zone, quarantining what is not a sale.
 
 Every input row ends either in the landed order lines or in ``_quarantine/online_retail.parquet``
-with one reason (the first rule that applies, in REASONS order) and its original text; the import
-asserts accepted + quarantined == input rows and reports the counts per reason.
+with exactly one reason (the first rule of REASONS that applies) and its original text, so the
+import can assert accepted + quarantined == input rows and report the counts per reason.
+
+Reasons, in the order they are tried:
+  unparseable_row        no date in the file's date layout (parsing.py), quantity or price not a plain
+                         number, fractional or out-of-range quantity, empty invoice or stock code, or a
+                         CustomerID that is present but not a positive whole number
+  cancellation           invoice starts with "C" (the negative lines of a cancelled order)
+  adjustment             invoice starts with "A" (adjust bad debt) or stock code B / ADJUST / ADJUST2
+  missing_customer       blank CustomerID: a sale nobody can be credited with
+  non_product_code       postage, fees, vouchers, samples, tests (stock_codes.py)
+  non_positive_quantity  quantity <= 0 on a normal invoice (damaged / lost stock write-offs)
+  non_positive_price     unit price <= 0 (free samples, stock fixes)
+  duplicate_row          the same text as an earlier row, every column (the first copy is kept)
+A duplicate of a rejected row is rejected for the same reason as its original, since every other rule
+depends on the row's text alone; duplicate_row therefore only counts copies of accepted sales.
+
+The landing zone must not already hold orders/events/customers/products (the generator's or an
+earlier import's) unless ``replace=True``: then the earlier landing tables, manifest and this
+importer's quarantine and report are removed and the import lands as if into an empty zone, so
+importing the same file twice gives the same landing zone. Everything is written to a staging
+folder first and moved into place at the end: a failing import leaves the landing zone untouched.
 """
 
 from __future__ import annotations
@@ -13,28 +33,31 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hashiramart_assets import landing
-from hashiramart_assets.importers import stock_codes
-from hashiramart_assets.importers.categories import categorise
+from hashiramart_assets.importers import retail_tables, stock_codes
 from hashiramart_assets.importers.csv_reading import map_columns, read_table_as_text
+from hashiramart_assets.importers.parsing import parse_dates, parse_numbers
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "invoice": ("invoiceno", "invoice"),
-    "stock_code": ("stockcode",),
-    "description": ("description",),
-    "quantity": ("quantity",),
-    "invoice_date": ("invoicedate",),
-    "price": ("unitprice", "price"),
-    "customer": ("customerid", "customer"),
-    "country": ("country",),
+SOURCE = "online-retail"
+QUARANTINE_FILE = "online_retail.parquet"
+REPORT_FILE = "online_retail_import.json"
+# canonical name -> header spellings of Online Retail I and II (matched ignoring case, spaces, "_")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "invoice": ("InvoiceNo", "Invoice"),
+    "stock_code": ("StockCode",),
+    "description": ("Description",),
+    "quantity": ("Quantity",),
+    "invoice_date": ("InvoiceDate",),
+    "price": ("UnitPrice", "Price"),
+    "customer": ("CustomerID", "Customer ID"),
+    "country": ("Country",),
 }
-DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-                "%d/%m/%Y %H:%M", "%d.%m.%Y %H:%M", "%m/%d/%Y %H:%M:%S")
 REASONS = ("unparseable_row", "cancellation", "adjustment", "missing_customer", "non_product_code",
            "non_positive_quantity", "non_positive_price", "duplicate_row")
-QUARANTINE_FILE = "online_retail.parquet"
+INT32_MAX = np.iinfo(np.int32).max
 
 
 @dataclass
@@ -43,181 +66,189 @@ class ImportReport:
     input_rows: int
     accepted_rows: int
     quarantined_rows: int
-    quarantine_by_reason: dict[str, int]
+    quarantine_by_reason: dict[str, int]  # every reason of REASONS, in that order, zeros included
     days: int
     start_date: str | None
     end_date: str | None
     customers: int
     products: int
     orders: int
-    encoding: str = ""
-    date_format: str = ""
+    encoding: str = ""  # the text encoding the file decoded with ("xlsx" for workbooks)
+    date_format: str = ""  # the date family chosen (parsing.DATE_FAMILIES)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def parse_dates(text: pd.Series) -> tuple[pd.Series, str]:
-    """Pick the format that parses most rows, then let the others fill what it could not parse."""
-    cleaned = text.str.strip()
-    parsed = {fmt: pd.to_datetime(cleaned, format=fmt, errors="coerce") for fmt in DATE_FORMATS}
-    best = max(DATE_FORMATS, key=lambda fmt: int(parsed[fmt].notna().sum()))
-    result = parsed[best]
-    for fmt in DATE_FORMATS:
-        result = result.fillna(parsed[fmt])
-    return result, best
+def _silent(_message: str) -> None:
+    return None
 
 
-def _numbers(text: pd.Series) -> pd.Series:
-    return pd.to_numeric(text.str.strip().str.replace(",", "", regex=False), errors="coerce")
+def _existing_landing(landing_dir: Path) -> list[str]:
+    found = [f"{table}/date={day}" for table in landing.DAILY_TABLES for day in landing.landed_days(landing_dir, table)]
+    found += [f"{t}.parquet" for t in ("customers", "products") if landing.table_path(landing_dir, t).exists()]
+    return found
 
 
-def _reasons(df: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
-    """One reason per rejected row (first rule that applies), NA for accepted rows."""
-    invoice = df["invoice"].str.strip().str.upper()
-    qty, price, cust = df["qty"], df["unit_price"], df["customer_num"]
+def _check_landing(landing_dir: Path, replace: bool) -> None:
+    existing = _existing_landing(landing_dir)
+    if existing and not replace:
+        raise ValueError(
+            f"{landing_dir} already holds landed data ({len(existing)} table/day files, e.g. {existing[0]}); "
+            "import with --replace (replace=True) to replace it, or point HASHIRAMART_LANDING_DIR at an empty place"
+        )
+
+
+def _clear_landing(landing_dir: Path) -> None:
+    """Remove what an import replaces; other sources' quarantine files are left alone."""
+    for name in landing.DAILY_TABLES:
+        shutil.rmtree(landing_dir / name, ignore_errors=True)
+    for name in ("customers.parquet", "products.parquet", "_manifest.json",
+                 f"_quarantine/{QUARANTINE_FILE}", f"_reports/{REPORT_FILE}"):
+        (landing_dir / name).unlink(missing_ok=True)
+
+
+def _parse(cols: pd.DataFrame) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """Typed columns next to the text ones; NaN/NaT where a cell does not parse."""
+    text = cols.fillna("")
+    dates = parse_dates(text["invoice_date"])
+    customer_text = text["customer"].str.strip()
+    country = text["country"].str.strip()
+    parsed = pd.DataFrame({
+        "invoice": text["invoice"].str.strip().str.upper(),
+        "product_id": stock_codes.normalise(text["stock_code"]),
+        "description": text["description"].str.strip(),
+        "quantity": parse_numbers(text["quantity"]),
+        "unit_price": parse_numbers(text["price"]),
+        "customer_given": (customer_text != "").to_numpy(dtype=bool),
+        "customer_id": parse_numbers(customer_text),
+        "ts": dates.timestamps,
+        "country": country.mask(country == "", "Unspecified"),
+    })
+    return parsed, dates.family, dates.notes
+
+
+def _reasons(p: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
+    """One reason per rejected row (first rule that applies, REASONS order), NA for accepted rows."""
+    qty, price, cust = p["quantity"], p["unit_price"], p["customer_id"]
+    bad_customer = p["customer_given"] & (cust.isna() | (cust <= 0) | (cust % 1 != 0))
     rules = {
-        "unparseable_row": df["ts"].isna() | qty.isna() | price.isna() | (qty.notna() & (qty % 1 != 0))
-        | (invoice == "") | (df["stock_code"].str.strip() == ""),
-        "cancellation": invoice.str.startswith("C"),
-        "adjustment": invoice.str.startswith("A") | stock_codes.is_adjustment(df["stock_code"]),
-        "missing_customer": cust.isna() | (cust <= 0) | (cust % 1 != 0),
-        "non_product_code": ~stock_codes.is_product(df["stock_code"]),
+        "unparseable_row": p["ts"].isna() | qty.isna() | price.isna() | (qty % 1 != 0) | (qty.abs() > INT32_MAX)
+        | (p["invoice"] == "") | (p["product_id"] == "") | bad_customer,
+        "cancellation": p["invoice"].str.startswith("C"),
+        "adjustment": p["invoice"].str.startswith("A") | p["product_id"].isin(sorted(stock_codes.ADJUSTMENT_CODES)),
+        "missing_customer": ~p["customer_given"],
+        "non_product_code": ~stock_codes.is_product(p["product_id"]),
         "non_positive_quantity": qty <= 0,
         "non_positive_price": price <= 0,
         "duplicate_row": raw.duplicated(keep="first"),
     }
-    reason = pd.Series(pd.NA, index=df.index, dtype="string")
+    reason = np.full(len(p), None, dtype=object)
+    unset = np.ones(len(p), dtype=bool)
     for name in REASONS:
-        hit = rules[name].fillna(False).astype(bool) & reason.isna()
+        hit = unset & np.asarray(rules[name].fillna(False), dtype=bool)
         reason[hit] = name
-    return reason
+        unset &= ~hit
+    return pd.Series(reason, index=p.index, dtype="string")
 
 
-def _clear_landing(landing_dir: Path, replace: bool) -> None:
-    existing = landing.landed_days(landing_dir, "orders") + landing.landed_days(landing_dir, "events")
-    if existing and not replace:
-        raise ValueError(
-            f"{landing_dir} already holds {len(existing)} landed day file(s); import with --replace to "
-            f"replace them, or set HASHIRAMART_HOME / HASHIRAMART_LANDING_DIR to an empty place"
-        )
-    for name in ("orders", "events", "_quarantine"):
-        shutil.rmtree(landing_dir / name, ignore_errors=True)
-    for name in ("customers.parquet", "products.parquet", "_manifest.json"):
-        (landing_dir / name).unlink(missing_ok=True)
+def _quarantine(path: Path, raw: pd.DataFrame, reason: pd.Series) -> pd.DataFrame:
+    rejected = reason.notna().to_numpy()
+    text = raw.loc[rejected].to_json(orient="records", lines=True, force_ascii=False) if rejected.any() else ""
+    rows = text.rstrip("\n").split("\n") if text else []  # JSON escapes newlines inside values
+    assert len(rows) == int(rejected.sum()), "one JSON line per rejected row"
+    return pd.DataFrame({
+        "source_file": str(path),
+        "source_row": np.flatnonzero(rejected) + 1,
+        "reason": reason[rejected].to_numpy(),
+        "raw": rows,
+    }).astype(landing.QUARANTINE_COLUMNS)
+
+
+def _write_landing(stage: Path, lines: pd.DataFrame, quarantine: pd.DataFrame,
+                   customers: pd.DataFrame, products: pd.DataFrame) -> None:
+    # Cast to the contract once for the whole table: per-day casts cost more than the writes.
+    orders = landing.conform(lines, "orders")
+    events = landing.conform(retail_tables.purchase_events(lines), "events")
+    for day, rows in sorted(lines.groupby("day", sort=False).indices.items()):
+        landing.write_day(stage, "orders", day, orders.iloc[rows])
+        landing.write_day(stage, "events", day, events.iloc[rows])
+    landing.write_table(stage, "customers", customers)
+    landing.write_table(stage, "products", products)
+    (stage / "_quarantine").mkdir(parents=True, exist_ok=True)
+    quarantine.to_parquet(stage / "_quarantine" / QUARANTINE_FILE, index=False)
+
+
+def _publish(stage: Path, landing_dir: Path) -> None:
+    """Swap the staged tables in: renames within one file system, so the gap is milliseconds."""
+    _clear_landing(landing_dir)
+    for item in ("orders", "events", "customers.parquet", "products.parquet", f"_quarantine/{QUARANTINE_FILE}"):
+        source = stage / item
+        if source.exists():
+            (landing_dir / item).parent.mkdir(parents=True, exist_ok=True)
+            source.rename(landing_dir / item)
 
 
 def import_online_retail(
     path: Path, landing_dir: Path, progress: Callable[[str], None] | None = None, replace: bool = False
 ) -> ImportReport:
+    """Land an Online Retail CSV (or .xlsx with openpyxl) under ``landing_dir``; see the module doc."""
     path, landing_dir = Path(path), Path(landing_dir)
-    say = progress or (lambda _msg: None)
+    say = progress or _silent
     raw, encoding = read_table_as_text(path)
-    df = map_columns(raw, ALIASES, path).astype("string")
-    say(f"read {len(df):,} rows from {path} ({encoding})")
-    df["qty"] = _numbers(df["quantity"])
-    df["unit_price"] = _numbers(df["price"])
-    df["customer_num"] = _numbers(df["customer"])
-    df["ts"], date_format = parse_dates(df["invoice_date"])
-    reason = _reasons(df, raw)
-    rejected = reason.notna()
-    _clear_landing(landing_dir, replace)
+    cols = map_columns(raw, COLUMNS, path)
+    _check_landing(landing_dir, replace)
+    say(f"read {len(raw):,} rows from {path} ({encoding})")
 
-    quarantine = pd.DataFrame({
-        "source_file": str(path),
-        "source_row": (df.index[rejected] + 1).astype("int64"),
-        "reason": reason[rejected].to_numpy(),
-        "raw": raw.loc[rejected].to_json(orient="records", lines=True, force_ascii=False).splitlines()
-        if rejected.any() else [],
-    })
-    (landing_dir / "_quarantine").mkdir(parents=True, exist_ok=True)
-    quarantine.astype(landing.QUARANTINE_COLUMNS).to_parquet(landing_dir / "_quarantine" / QUARANTINE_FILE, index=False)
+    parsed, date_family, notes = _parse(cols)
+    reason = _reasons(parsed, raw)
+    accepted = reason.isna().to_numpy()
+    say(f"accepted {int(accepted.sum()):,} rows, quarantined {int((~accepted).sum()):,} (dates: {date_family})")
 
-    ok = df.loc[~rejected]
-    lines = pd.DataFrame({
-        "order_id": ok["invoice"].str.strip().str.upper(),
-        "order_ts": ok["ts"],
-        "customer_id": ok["customer_num"].astype("int64"),
-        "product_id": stock_codes.normalise(ok["stock_code"]),
-        "quantity": ok["qty"].astype("int32"),
-        "unit_price": ok["unit_price"].astype("float64"),
-        "country": ok["country"].str.strip().replace("", "Unspecified"),
-        "description": ok["description"].str.strip(),
-    })
-    lines["line_no"] = (lines.groupby("order_id", sort=False).cumcount() + 1).astype("int32")
-    lines["list_price"] = lines["unit_price"]
-    lines["promo"] = False
-    lines["is_return"] = False
-    lines["channel"] = "unknown"
-    lines["day"] = lines["order_ts"].dt.date.astype(str)
+    lines = retail_tables.order_lines(parsed.loc[accepted])
+    customers = retail_tables.customers(lines)
+    products = retail_tables.products(lines)
+    quarantine = _quarantine(path, raw, reason)
 
-    for day, part in lines.groupby("day", sort=True):
-        landing.write_day(landing_dir, "orders", day, part)
-        events = pd.DataFrame({
-            "event_id": "E-" + part["order_id"] + "-" + part["line_no"].astype(str),
-            "event_ts": part["order_ts"],
-            "customer_id": part["customer_id"],
-            "session_id": part["order_id"],
-            "product_id": part["product_id"],
-            "event_type": "purchase",
-            "order_id": part["order_id"],
-        })
-        landing.write_day(landing_dir, "events", day, events)
-    say(f"landed {len(lines):,} order lines over {lines['day'].nunique()} days")
+    stage = landing_dir / ".staging-online-retail"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        _write_landing(stage, lines, quarantine, customers, products)
+        _publish(stage, landing_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    days = sorted(lines["day"].unique())
+    say(f"landed {len(lines):,} order lines over {len(days)} days into {landing_dir}")
 
-    first_day = lines["order_ts"].dt.normalize()
-    customers = (
-        lines.assign(first=first_day)
-        .groupby("customer_id")
-        .agg(signup_date=("first", "min"), country=("country", lambda s: s.mode().iat[0]))
-        .reset_index()
-    )
-    customers["segment"] = "unknown"  # the export has no segment; RFM later gives a behavioural one
-    customers["region"] = customers["country"]
-    landing.write_table(landing_dir, "customers", customers)
-
-    described = lines[lines["description"].fillna("") != ""]
-    names = described.groupby("product_id")["description"].agg(lambda s: s.mode().iat[0])
-    products = (
-        lines.assign(first=first_day)
-        .groupby("product_id")
-        .agg(base_price=("unit_price", "median"), launch_date=("first", "min"))
-    )
-    products["name"] = names.reindex(products.index).fillna(products.index.to_series())
-    products = products.reset_index()
-    tree = categorise(products["name"])
-    products["department"], products["category"] = tree["department"], tree["category"]
-    products["category_path"] = products["department"] + " > " + products["category"]
-    landing.write_table(landing_dir, "products", products)
-
-    by_reason = {r: int(c) for r, c in reason[rejected].value_counts().items()}
+    counts = reason.value_counts()
     report = ImportReport(
         source_file=str(path),
-        input_rows=len(df),
+        input_rows=len(raw),
         accepted_rows=len(lines),
-        quarantined_rows=int(rejected.sum()),
-        quarantine_by_reason={r: by_reason.get(r, 0) for r in REASONS if by_reason.get(r, 0)},
-        days=int(lines["day"].nunique()),
-        start_date=str(lines["day"].min()) if len(lines) else None,
-        end_date=str(lines["day"].max()) if len(lines) else None,
+        quarantined_rows=len(quarantine),
+        quarantine_by_reason={r: int(counts.get(r, 0)) for r in REASONS},
+        days=len(days),
+        start_date=days[0] if days else None,
+        end_date=days[-1] if days else None,
         customers=len(customers),
         products=len(products),
         orders=int(lines["order_id"].nunique()),
         encoding=encoding,
-        date_format=date_format,
+        date_format=date_family,
+        notes=list(notes),
     )
     assert report.accepted_rows + report.quarantined_rows == report.input_rows, report
-    if report.start_date:
-        landing.write_manifest(
-            landing_dir, source="online-retail", source_file=str(path), start_date=report.start_date,
-            end_date=report.end_date, input_rows=report.input_rows, accepted_rows=report.accepted_rows,
-            quarantined_rows=report.quarantined_rows,
-        )
-    reports = landing_dir / "_reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    (reports / "online_retail_import.json").write_text(json.dumps(report.to_dict(), indent=2))
+    assert sum(report.quarantine_by_reason.values()) == report.quarantined_rows, report
+    dates = {"start_date": report.start_date, "end_date": report.end_date} if days else {}
+    landing.write_manifest(
+        landing_dir, source=SOURCE, source_file=str(path), input_rows=report.input_rows,
+        accepted_rows=report.accepted_rows, quarantined_rows=report.quarantined_rows, **dates,
+    )
+    report_path = landing_dir / "_reports" / REPORT_FILE
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report.to_dict(), indent=2))
     return report
 
 
-__all__ = ["ImportReport", "import_online_retail"]
+__all__ = ["REASONS", "ImportReport", "import_online_retail"]

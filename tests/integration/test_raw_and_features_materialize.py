@@ -86,6 +86,76 @@ def test_everything_materialises_with_checks_passing(platform):
     assert sales["revenue"].sum() == pytest.approx((sold["quantity"] * sold["unit_price"]).sum(), rel=1e-6)
 
 
+def _sql(platform, query: str, params: dict | None = None) -> list[tuple]:
+    engine = sqlalchemy.create_engine(postgres_url(platform[0]))
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sqlalchemy.text(query), params or {})
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def _landed_lines(settings) -> pd.DataFrame:
+    return pd.concat(pd.read_parquet(landing.day_path(settings.landing_dir, "orders", d))
+                     for d in landing.landed_days(settings.landing_dir, "orders"))
+
+
+def test_marts_reconcile_with_the_landed_data(platform):
+    settings = platform[0]
+    lines = _landed_lines(settings)
+    sold = lines[~lines["is_return"]]
+    revenue = _sql(platform, "select sum(revenue) from marts.daily_sales where grain = 'product'")[0][0]
+    assert float(revenue) == pytest.approx(float((sold["quantity"] * sold["unit_price"]).sum()), abs=0.05)
+    by_category = _sql(platform, "select sum(revenue) from marts.daily_sales where grain = 'category'")[0][0]
+    assert float(by_category) == pytest.approx(float(revenue), abs=0.05)
+    assert _sql(platform, "select count(*) from marts.fct_orders")[0][0] == lines["order_id"].nunique()
+    assert _sql(platform, "select count(*) from marts.fct_order_lines")[0][0] == len(lines)
+    customers = pd.read_parquet(landing.table_path(settings.landing_dir, "customers"))
+    assert _sql(platform, "select count(*) from marts.dim_customers")[0][0] == len(customers)
+    top, buyers = _sql(platform, "select product_id, buyers from marts.product_popularity where popularity_rank = 1")[0]
+    landed_buyers = sold.groupby("product_id")["customer_id"].nunique()
+    assert buyers == landed_buyers.max() == landed_buyers[top]
+
+
+def test_rerunning_one_day_rebuilds_only_that_day(platform):
+    settings, defs, instance = platform
+    day = str(START + timedelta(days=10))
+    before = dict(_sql(platform, "select date::text, array_agg(distinct xmin::text order by xmin::text)::text "
+                                 "from marts.fct_order_lines group by date"))
+    run = materialize(defs, instance, "group:warehouse or group:staging or group:marts", partition_range=(day, day))
+    assert run.success and not run.failed_checks
+    after = dict(_sql(platform, "select date::text, array_agg(distinct xmin::text order by xmin::text)::text "
+                                "from marts.fct_order_lines group by date"))
+    assert before.keys() == after.keys()
+    changed = {d for d in before if before[d] != after[d]}
+    assert changed == {day}  # rows of every other day were not rewritten
+    counts = dict(_sql(platform, "select date::text, count(*) from marts.fct_order_lines group by date"))
+    assert counts[day] == len(pd.read_parquet(landing.day_path(settings.landing_dir, "orders", day)))
+
+
+def test_a_broken_row_fails_the_right_dbt_test_and_blocks_downstream(platform):
+    _, defs, instance = platform
+    day = str(START + timedelta(days=12))
+    _sql(platform, "insert into raw.orders (order_id, line_no, order_ts, customer_id, product_id, quantity, "
+                   "unit_price, list_price, promo, is_return, channel, country) values "
+                   "('BROKEN-1', 1, :ts, 1, 'NO-SUCH-PRODUCT', 1, 1.0, 1.0, false, false, 'web', 'JP')",
+         {"ts": f"{day} 12:00:00"})
+    popularity_before = instance.get_latest_materialization_event(dg.AssetKey(["marts", "product_popularity"]))
+    try:
+        run = materialize(defs, instance, "group:staging or group:marts", partition_range=(day, day))
+        assert not run.success
+        failed = _check_evaluations(instance, run.run_id)
+        name = "marts/fct_order_lines:relationships_fct_order_lines_product_id__product_id__ref_dim_products_"
+        assert name in failed and failed[name].passed is False
+        assert failed[name].metadata["dagster_dbt/failed_row_count"].value == 1
+        popularity_after = instance.get_latest_materialization_event(dg.AssetKey(["marts", "product_popularity"]))
+        assert popularity_after.run_id == popularity_before.run_id  # downstream did not run
+    finally:
+        _sql(platform, "delete from raw.orders where order_id = 'BROKEN-1'")
+        assert materialize(defs, instance, "group:staging or group:marts", partition_range=(day, day)).success
+
+
 def test_embedded_postgres_is_up(platform):
     url = postgres_url(platform[0])
     with sqlalchemy.create_engine(url).connect() as conn:

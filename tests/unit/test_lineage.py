@@ -15,7 +15,26 @@ EXPECTED_PARENTS = {
     "features/interactions": {"raw/orders", "raw/events"},
     "features/customer_rfm": {"raw/customers", "raw/orders", "raw/events"},
     "features/daily_sales": {"raw/orders", "raw/products"},
+    "warehouse/raw_customers": {"raw/customers"},
+    "warehouse/raw_products": {"raw/products"},
+    "warehouse/raw_orders": {"raw/orders"},
+    "warehouse/raw_events": {"raw/events"},
+    "warehouse/features_customer_rfm": {"features/customer_rfm"},
+    "staging/stg_customers": {"warehouse/raw_customers"},
+    "staging/stg_products": {"warehouse/raw_products"},
+    "staging/stg_orders": {"warehouse/raw_orders"},
+    "staging/stg_order_lines": {"warehouse/raw_orders"},
+    "staging/stg_events": {"warehouse/raw_events"},
+    "marts/dim_customers": {"staging/stg_customers", "warehouse/features_customer_rfm"},
+    "marts/dim_products": {"staging/stg_products"},
+    "marts/fct_orders": {"staging/stg_orders"},
+    "marts/fct_order_lines": {"staging/stg_order_lines"},
+    "marts/daily_sales": {"staging/stg_order_lines", "staging/stg_products"},
+    "marts/customer_value": {"marts/fct_orders"},
+    "marts/product_popularity": {"marts/dim_products", "marts/fct_order_lines", "staging/stg_events"},
 }
+LAKE_ASSETS = [k for k in EXPECTED_PARENTS if k.startswith(("raw/", "features/"))]
+DAILY = {"raw/orders", "raw/events", "warehouse/raw_orders", "warehouse/raw_events"}
 
 
 def _graph():
@@ -36,7 +55,8 @@ def test_groups_are_layers_and_daily_tables_are_partitioned():
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name == key.path[0]
-        partitioned = key.to_user_string() in {"raw/orders", "raw/events"}
+        name = key.to_user_string()
+        partitioned = name in DAILY or name.startswith(("staging/", "marts/"))
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition) == partitioned
 
 
@@ -46,7 +66,7 @@ def test_every_raw_and_feature_asset_has_blocking_pandera_checks():
     for check_key in graph.asset_check_keys:
         spec = graph.get_check_spec(check_key)
         checks.setdefault(check_key.asset_key.to_user_string(), {})[check_key.name] = spec.blocking
-    for asset in EXPECTED_PARENTS:
+    for asset in LAKE_ASSETS:
         assert checks[asset]["schema_and_ranges"] is True, asset
         assert checks[asset]["volume"] is True, asset
     for table in ("raw/orders", "raw/events"):
@@ -60,3 +80,11 @@ def test_every_raw_and_feature_asset_has_a_freshness_policy():
     for key in graph.get_all_asset_keys():
         policy = graph.get(key).freshness_policy
         assert policy is not None and policy.fail_window.to_timedelta().total_seconds() == 50 * 3600, key
+
+
+def test_dbt_tests_surface_as_asset_checks_on_the_marts():
+    graph = _graph()
+    names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("marts/fct_order_lines", "relationships_fct_order_lines_product_id__product_id__ref_dim_products_") in names
+    assert ("marts/dim_customers", "unique_dim_customers_customer_id") in names
+    assert any(a == "marts/daily_sales" and n.startswith("unique_combination") for a, n in names)

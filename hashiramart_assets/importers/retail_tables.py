@@ -1,0 +1,83 @@
+"""The landing tables (order lines, purchase events, customers, products) derived from accepted sales.
+
+The export holds only invoice lines, so the dimensions are derived from what was sold:
+  - customers: signup_date = day of the first accepted purchase; country = the country of most of
+    their lines; region = coarse region of that country (regions.py); segment = "unknown" - the
+    file carries no segment and any threshold on basket size would be invented, so RFM or a later
+    model should assign one;
+  - products: name = the most frequent non-empty description (stripped; the product id if none),
+    department/category by keyword rule (categories.py), base_price = median accepted unit price,
+    launch_date = first day sold.
+Ties in "most frequent" go to the alphabetically first value, so the import is deterministic.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hashiramart_assets.importers.categories import categorise
+from hashiramart_assets.importers.regions import region_of
+
+
+def most_frequent(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Per ``key``, the most frequent ``value`` (ties: alphabetically first), vectorised."""
+    counts = frame.groupby([key, value], sort=False, observed=True).size().rename("_n").reset_index()
+    counts = counts.sort_values([key, "_n", value], ascending=[True, False, True], kind="stable")
+    return counts.drop_duplicates(key).set_index(key)[value]
+
+
+def order_lines(sales: pd.DataFrame) -> pd.DataFrame:
+    """Landing order lines from accepted sales (columns invoice, ts, customer_id, product_id, quantity,
+    unit_price, country, description), numbered 1..n within each invoice in file order."""
+    lines = pd.DataFrame({
+        "order_id": sales["invoice"],
+        "line_no": (sales.groupby("invoice", sort=False).cumcount() + 1).astype("int32"),
+        "order_ts": sales["ts"],
+        "customer_id": sales["customer_id"].astype("int64"),
+        "product_id": sales["product_id"],
+        "quantity": sales["quantity"].astype("int32"),
+        "unit_price": sales["unit_price"].astype("float64"),
+        "list_price": sales["unit_price"].astype("float64"),  # no catalogue price in the file
+        "promo": False,
+        "is_return": False,  # cancellations are quarantined, so every landed line is a sale
+        "channel": "unknown",
+        "country": sales["country"],
+        "description": sales["description"],
+    })
+    lines["day"] = lines["order_ts"].dt.strftime("%Y-%m-%d")
+    return lines
+
+
+def purchase_events(lines: pd.DataFrame) -> pd.DataFrame:
+    """One purchase event per order line; the invoice stands in for the (unknown) session."""
+    return pd.DataFrame({
+        "event_id": "E-" + lines["order_id"].astype(str) + "-" + lines["line_no"].astype(str),
+        "event_ts": lines["order_ts"],
+        "customer_id": lines["customer_id"],
+        "session_id": lines["order_id"],
+        "product_id": lines["product_id"],
+        "event_type": "purchase",
+        "order_id": lines["order_id"],
+    })
+
+
+def customers(lines: pd.DataFrame) -> pd.DataFrame:
+    first = lines.groupby("customer_id")["order_ts"].min().dt.normalize().rename("signup_date")
+    country = most_frequent(lines, "customer_id", "country").rename("country")
+    out = pd.concat([first, country], axis=1).rename_axis("customer_id").reset_index()
+    out["segment"] = "unknown"
+    out["region"] = region_of(out["country"]).to_numpy()
+    return out
+
+
+def products(lines: pd.DataFrame) -> pd.DataFrame:
+    stats = lines.groupby("product_id").agg(base_price=("unit_price", "median"), launch_date=("order_ts", "min"))
+    stats["launch_date"] = stats["launch_date"].dt.normalize()
+    described = lines.loc[lines["description"] != "", ["product_id", "description"]]
+    names = most_frequent(described, "product_id", "description")
+    stats["name"] = names.reindex(stats.index).fillna(stats.index.to_series()).astype(str)
+    out = stats.rename_axis("product_id").reset_index()
+    tree = categorise(out["name"])
+    out["department"], out["category"] = tree["department"], tree["category"]
+    out["category_path"] = out["department"] + " > " + out["category"]
+    return out
