@@ -1,0 +1,22 @@
+"""A warehouse that cannot be reached says which server and how to configure it."""
+
+from __future__ import annotations
+
+import socket
+
+import pandas as pd
+import pytest
+
+from hashiramart_assets.warehouse.load import WarehouseUnreachable, replace_table
+
+
+def test_unreachable_postgres_names_the_server_and_the_fix():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    url = f"postgresql+psycopg2://shop@127.0.0.1:{port}/warehouse"
+    with pytest.raises(WarehouseUnreachable) as error:
+        replace_table(url, "raw", "customers", pd.DataFrame({"customer_id": [1]}))
+    message = str(error.value)
+    assert f"127.0.0.1:{port}/warehouse" in message and "'shop'" in message
+    assert "HASHIRAMART_POSTGRES_URL" in message and "hashiramart services start" in message
