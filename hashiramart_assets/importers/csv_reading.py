@@ -42,15 +42,18 @@ def normalise_header(name: object) -> str:
 def read_table_as_text(path: Path) -> tuple[pd.DataFrame, str]:
     """Every cell as a string; returns the frame and the encoding used ("xlsx" for workbooks).
 
-    Blank cells stay "" (not NaN) so a blank CustomerID is told apart from a short, ragged row (NA).
-    Excel workbooks have every sheet read and stacked in sheet order (Online Retail II ships as one
-    sheet per year), so source_row then counts data rows across the sheets.
+    Blank cells (and the missing cells of a short row) stay "" rather than NaN, so nothing reads as
+    the text "nan"; a row with *more* cells than the header makes the file unreadable. Excel
+    workbooks have every sheet read and stacked in sheet order (Online Retail II ships as one sheet
+    per year), so source_row then counts data rows across the sheets.
     """
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         try:
             sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
         except ImportError as exc:
             raise ValueError(f"{path}: reading Excel needs openpyxl (pip install openpyxl); or export a CSV") from exc
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a readable workbook ({exc})") from exc
         frame = pd.concat(list(sheets.values()), ignore_index=True) if sheets else pd.DataFrame()
         return frame.astype(TEXT), "xlsx"
     encoding = detect_encoding(path)
