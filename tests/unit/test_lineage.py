@@ -31,7 +31,8 @@ EXPECTED_PARENTS = {
     "marts/fct_order_lines": {"staging/stg_order_lines"},
     "marts/daily_sales": {"staging/stg_order_lines", "staging/stg_products"},
     "marts/customer_value": {"marts/fct_orders"},
-    "marts/product_popularity": {"marts/dim_products", "marts/fct_order_lines", "staging/stg_events"},
+    "marts/product_funnel_daily": {"staging/stg_events"},
+    "marts/product_popularity": {"marts/dim_products", "marts/fct_order_lines", "marts/product_funnel_daily"},
 }
 LAKE_ASSETS = [k for k in EXPECTED_PARENTS if k.startswith(("raw/", "features/"))]
 DAILY = {"raw/orders", "raw/events", "warehouse/raw_orders", "warehouse/raw_events"}

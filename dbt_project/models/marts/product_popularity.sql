@@ -3,11 +3,8 @@ with sales as (
     from {{ ref('fct_order_lines') }} where not is_return group by product_id
 ),
 funnel as (
-    select product_id,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'add_to_cart') as carts,
-        count(*) filter (where event_type = 'purchase') as purchases
-    from {{ ref('stg_events') }} group by product_id
+    select product_id, sum(views) as views, sum(carts) as carts, sum(purchases) as purchases
+    from {{ ref('product_funnel_daily') }} group by product_id
 )
 select
     p.product_id, p.category, p.department,
