@@ -173,6 +173,97 @@ def demo(events: int, days: int, port: int, api_port: int, no_ui: bool) -> None:
     ))
 
 
+@main.group()
+def models() -> None:
+    """The MLflow model registry: list versions, promote or roll back the ``champion`` alias."""
+
+
+def _registry_client():
+    from mlflow.tracking import MlflowClient
+
+    from hashiramart_assets.ml.tracking import ensure_experiment
+
+    settings = load_settings()
+    ensure_experiment(settings.mlflow_tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_root)
+    return MlflowClient(settings.mlflow_tracking_uri)
+
+
+@models.command("list")
+@click.argument("name", required=False)
+def models_list(name: str | None) -> None:
+    """Versions of NAME (default: every HashiraMart model), newest first, with aliases and headline metric."""
+    from hashiramart_assets.ml import registry
+
+    client = _registry_client()
+    names = [name] if name else list(registry.MODEL_NAMES)
+    for model in names:
+        try:
+            rows = registry.list_versions(client, model)
+        except registry.RegistryError as exc:
+            if name:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"{model}: no versions yet")
+            continue
+        click.echo(f"{model}:")
+        for row in rows:
+            value = "n/a" if row.headline_value is None else f"{row.headline_value:.4f}"
+            aliases = ",".join(row.aliases) or "-"
+            click.echo(f"  v{row.version:<4} {aliases:<20} {row.headline_metric}={value:<8} {row.created}  "
+                       f"run {row.run_id}  {row.decision}")
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", default="promoted by hand", show_default=True)
+def models_promote(name: str, version: str, reason: str) -> None:
+    """Make VERSION of NAME the champion (served by the API)."""
+    from hashiramart_assets.ml import registry
+
+    try:
+        mv = registry.promote(_registry_client(), name, version, reason)
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name}: champion is now v{mv.version}")
+
+
+@models.command("rollback")
+@click.argument("name")
+@click.argument("version", required=False)
+def models_rollback(name: str, version: str | None) -> None:
+    """Point the champion back at VERSION, or at the version the current champion replaced."""
+    from hashiramart_assets.ml import registry
+
+    try:
+        mv = registry.rollback(_registry_client(), name, version)
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name}: champion is now v{mv.version}")
+
+
+@main.command("backtest-forecast")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--horizon", type=click.IntRange(min=1), default=28, show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the metrics as JSON here")
+def backtest_forecast(file: Path, horizon: int, output: Path | None) -> None:
+    """Backtest the LightGBM forecaster vs seasonal naive on a long-format sales file (CSV or Parquet).
+
+    Columns: series_id, date, sales, and optionally promo, open, holiday, price.
+    """
+    from hashiramart_assets.ml.forecast.backtest import run_backtest_file
+
+    try:
+        report = run_backtest_file(file, horizon=horizon)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = json.dumps(report, indent=2, default=str)
+    click.echo(text)
+    if output:
+        output.write_text(text + "\n")
+        _say(f"metrics written to {output}")
+
+
 @main.command()
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port: int) -> None:

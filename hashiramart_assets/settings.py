@@ -45,6 +45,8 @@ class Settings:
     postgres_url: str | None
     spark_master: str
     mlflow_tracking_uri: str
+    mlflow_artifact_root: str
+    mlflow_experiment: str
     dagster_home: Path
     s3_endpoint_url: str | None
     aws_access_key_id: str | None
@@ -85,6 +87,10 @@ class Settings:
             Setting("SPARK_MASTER", self.spark_master, "local[*]", "Spark master URL"),
             Setting("MLFLOW_TRACKING_URI", self.mlflow_tracking_uri,
                     "sqlite:///$HASHIRAMART_HOME/mlflow/mlflow.db", "MLflow tracking + registry"),
+            Setting("HASHIRAMART_MLFLOW_ARTIFACTS", self.mlflow_artifact_root, "$HASHIRAMART_HOME/mlflow/artifacts",
+                    "artifact root of a new MLflow experiment (an MLflow server keeps its own)"),
+            Setting("HASHIRAMART_MLFLOW_EXPERIMENT", self.mlflow_experiment, "hashiramart",
+                    "MLflow experiment for the model assets' runs"),
             Setting("DAGSTER_HOME", str(self.dagster_home), "$HASHIRAMART_HOME/dagster",
                     "Dagster instance (SQLite storage by default)"),
             Setting("AWS_ENDPOINT_URL", self.s3_endpoint_url or "(not used)", None,
@@ -124,6 +130,8 @@ def load_settings() -> Settings:
         postgres_url=_env("HASHIRAMART_POSTGRES_URL"),
         spark_master=_env("SPARK_MASTER") or "local[*]",
         mlflow_tracking_uri=mlflow_uri,
+        mlflow_artifact_root=_env("HASHIRAMART_MLFLOW_ARTIFACTS") or str(home / "mlflow" / "artifacts"),
+        mlflow_experiment=_env("HASHIRAMART_MLFLOW_EXPERIMENT") or "hashiramart",
         dagster_home=Path(_env("DAGSTER_HOME") or home / "dagster").absolute(),
         s3_endpoint_url=_env("AWS_ENDPOINT_URL"),
         aws_access_key_id=_env("AWS_ACCESS_KEY_ID"),

@@ -1,0 +1,37 @@
+"""MLflow through dagster-mlflow: one MLflow run per Dagster run, tagged with the Dagster run id.
+
+dagster-mlflow's ``mlflow_tracking`` resource calls ``mlflow.set_experiment``, which would create the
+experiment with artifacts in ``./mlruns`` of the current folder. This resource creates the experiment
+first (artifacts under HASHIRAMART_HOME for the embedded SQLite store), then hands over to
+dagster-mlflow's own ``MlFlow`` class, so runs, tags and parent-run handling are dagster-mlflow's.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
+
+from hashiramart_assets.ml.tracking import ensure_experiment
+from hashiramart_assets.settings import Settings
+
+
+@dg.resource(
+    config_schema={
+        **CONFIG_SCHEMA,
+        "artifact_root": dg.Field(dg.Noneable(dg.StringSource), default_value=None, is_required=False),
+    },
+    description="dagster-mlflow tracking (SQLite store + local artifacts by default, MLflow server in production).",
+)
+def hashiramart_mlflow(init_context: dg.InitResourceContext) -> MlFlow:
+    config = init_context.resource_config
+    ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config.get("artifact_root"))
+    return MlFlow(init_context)
+
+
+def mlflow_resource(settings: Settings) -> dg.ResourceDefinition:
+    return hashiramart_mlflow.configured({
+        "experiment_name": settings.mlflow_experiment,
+        "mlflow_tracking_uri": settings.mlflow_tracking_uri,
+        "artifact_root": settings.mlflow_artifact_root,
+        "extra_tags": {"platform": "hashiramart"},
+    })
