@@ -7,9 +7,11 @@ import dagster as dg
 from hashiramart_assets import automation
 from hashiramart_assets.assets.features import FEATURE_ASSETS
 from hashiramart_assets.assets.marts import build_dbt_assets, dbt_resource
+from hashiramart_assets.assets.models import MODEL_ASSETS
 from hashiramart_assets.assets.raw import build_raw_assets
 from hashiramart_assets.assets.warehouse import build_warehouse_assets
 from hashiramart_assets.resources.lake import LakeResource
+from hashiramart_assets.resources.mlflow import mlflow_resource, registry_resource
 from hashiramart_assets.resources.postgres import PostgresResource
 from hashiramart_assets.resources.spark import SparkResource
 from hashiramart_assets.settings import Settings, load_settings
@@ -26,6 +28,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "postgres": PostgresResource(
             url=settings.postgres_url, embedded_dir=str(settings.embedded_postgres_dir)
         ),
+        "mlflow": mlflow_resource(settings),
+        "model_registry": registry_resource(settings),
     }
 
 
@@ -36,6 +40,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *FEATURE_ASSETS,
         *build_warehouse_assets(partitions_def),
         build_dbt_assets(partitions_def),
+        *MODEL_ASSETS,
     ]
     return dg.Definitions(
         assets=assets,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from hashiramart_assets import landing
-from hashiramart_assets.runner import get_instance, materialize, prepare_dagster_home
+from hashiramart_assets.runner import RunSummary, get_instance, materialize, prepare_dagster_home
 from hashiramart_assets.settings import Settings, load_settings
 
 Say = Callable[[str], None]
@@ -34,9 +34,23 @@ def _landed_range(settings: Settings, say: Say) -> tuple[str, str] | None:
     return (valid[0], valid[-1]) if valid else None
 
 
+DATA_LAYERS = "not group:models"
+MODELS = "group:models"
+
+
+def _span_days(span: tuple[str, str]) -> int:
+    return (date.fromisoformat(span[1]) - date.fromisoformat(span[0])).days + 1
+
+
 def materialize_everything_landed(settings: Settings, say: Say) -> bool:
-    """Materialise the whole graph over every landed day as one run; report failed checks."""
+    """Materialise the data layers over every landed day as one run, then train the models (second run).
+
+    Two runs because the data layers are daily-partitioned and the models are not: the models train on
+    everything the first run produced, and only when it succeeded (a failed blocking check stops them).
+    """
     from hashiramart_assets.definitions import build_definitions
+    from hashiramart_assets.ml.forecast.backtest import required_days
+    from hashiramart_assets.ml.forecast.params import ForecasterParams
 
     span = _landed_range(settings, say)
     if span is None:
@@ -46,8 +60,22 @@ def materialize_everything_landed(settings: Settings, say: Say) -> bool:
     instance = get_instance(settings)
     started = time.monotonic()
     say(f"materialising raw -> features -> warehouse -> staging -> marts for {span[0]}..{span[1]}")
-    summary = materialize(defs, instance, "*", partition_range=span)
-    say(f"run {summary.run_id} {'succeeded' if summary.success else 'FAILED'} "
+    summary = materialize(defs, instance, DATA_LAYERS, partition_range=span)
+    ok = _report(summary, started, say)
+    if not ok:
+        say("models not trained: the data run did not succeed")
+        return False
+    needed = required_days(ForecasterParams().horizon)
+    if _span_days(span) < needed:
+        say(f"models not trained: {_span_days(span)} landed days, the forecaster's backtest needs {needed}")
+        return True
+    started = time.monotonic()
+    say("training models: recommender, sales forecaster (MLflow), then the batch recommendations")
+    return _report(materialize(defs, instance, MODELS), started, say)
+
+
+def _report(summary: RunSummary, started: float, say: Say) -> bool:
+    say(f"run {summary.run_id} ({summary.selection}) {'succeeded' if summary.success else 'FAILED'} "
         f"in {time.monotonic() - started:.0f}s")
     for check in summary.failed_checks:
         say(f"failed check: {check} (see the run in the Dagster UI for the failing rows)")

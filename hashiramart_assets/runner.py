@@ -59,6 +59,7 @@ def materialize(
     partition_range: tuple[str, str] | None = None,
     raise_on_error: bool = False,
     log_level: str = "INFO",
+    asset_config: dict[str, dict] | None = None,
 ) -> RunSummary:
     """Run one in-process materialisation of ``selection`` (an asset selection string or object).
 
@@ -77,7 +78,10 @@ def materialize(
         tags = {ASSET_PARTITION_RANGE_START_TAG: partition_range[0], ASSET_PARTITION_RANGE_END_TAG: partition_range[1]}
     result = dg.materialize(
         assets,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+            **({"ops": {op: {"config": values} for op, values in asset_config.items()}} if asset_config else {}),
+        },
         instance=instance,
         selection=resolved,
         tags=tags,

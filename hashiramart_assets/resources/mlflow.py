@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
+from mlflow.tracking import MlflowClient
 
 from hashiramart_assets.ml.tracking import ensure_experiment
 from hashiramart_assets.settings import Settings
@@ -35,3 +36,21 @@ def mlflow_resource(settings: Settings) -> dg.ResourceDefinition:
         "artifact_root": settings.mlflow_artifact_root,
         "extra_tags": {"platform": "hashiramart"},
     })
+
+
+class RegistryResource(dg.ConfigurableResource):
+    """The model registry alone (no tracking run): for assets and the API that only read champions."""
+
+    tracking_uri: str
+    experiment: str
+    artifact_root: str | None = None
+
+    def client(self) -> MlflowClient:
+        """A client on the registry, with the process's tracking URI pointed at it (``models:/`` URIs)."""
+        ensure_experiment(self.tracking_uri, self.experiment, self.artifact_root)
+        return MlflowClient(self.tracking_uri)
+
+
+def registry_resource(settings: Settings) -> RegistryResource:
+    return RegistryResource(tracking_uri=settings.mlflow_tracking_uri, experiment=settings.mlflow_experiment,
+                            artifact_root=settings.mlflow_artifact_root)

@@ -33,6 +33,10 @@ EXPECTED_PARENTS = {
     "marts/customer_value": {"marts/fct_orders"},
     "marts/product_funnel_daily": {"staging/stg_events"},
     "marts/product_popularity": {"marts/dim_products", "marts/fct_order_lines", "marts/product_funnel_daily"},
+    "models/recommender": {"features/interactions", "raw/orders", "raw/events", "raw/customers", "raw/products"},
+    "models/sales_forecaster": {"marts/daily_sales"},
+    "models/recommendations": {"models/recommender", "raw/customers"},
+    "models/sales_forecasts": {"models/sales_forecaster", "marts/daily_sales"},
 }
 LAKE_ASSETS = [k for k in EXPECTED_PARENTS if k.startswith(("raw/", "features/"))]
 DAILY = {"raw/orders", "raw/events", "warehouse/raw_orders", "warehouse/raw_events"}
@@ -76,9 +80,11 @@ def test_every_raw_and_feature_asset_has_blocking_pandera_checks():
 
 
 
-def test_every_raw_and_feature_asset_has_a_freshness_policy():
+def test_every_data_asset_has_a_freshness_policy():
     graph = _graph()
     for key in graph.get_all_asset_keys():
+        if key.path[0] == "models":  # retrained on demand and by the sensors, not on a clock
+            continue
         policy = graph.get(key).freshness_policy
         assert policy is not None and policy.fail_window.to_timedelta().total_seconds() == 50 * 3600, key
 
@@ -89,3 +95,11 @@ def test_dbt_tests_surface_as_asset_checks_on_the_marts():
     assert ("marts/fct_order_lines", "relationships_fct_order_lines_product_id__product_id__ref_dim_products_") in names
     assert ("marts/dim_customers", "unique_dim_customers_customer_id") in names
     assert any(a == "marts/daily_sales" and n.startswith("unique_combination") for a, n in names)
+
+
+def test_model_assets_carry_their_quality_checks():
+    graph = _graph()
+    names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for model in ("models/recommender", "models/sales_forecaster"):
+        assert {(model, "beats_baselines"), (model, "metrics_in_range")} <= names
+    assert ("models/recommender", "segments_served") in names

@@ -1,0 +1,274 @@
+"""Model layer: recommender and sales forecaster trained, tracked and registered in MLflow (thin glue).
+
+The real work is in ml/train_recommender.py and ml/train_forecaster.py; these assets read the inputs,
+pass the Dagster run's lineage, and turn the outcome into metadata and asset checks.
+"""
+
+# No `from __future__ import annotations`: Dagster reads Config / resource annotations at definition time.
+
+import dagster as dg
+import mlflow
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from pydantic import Field
+
+from hashiramart_assets.checks import model_checks
+from hashiramart_assets.lake import paths, store
+from hashiramart_assets.ml import registry
+from hashiramart_assets.ml.forecast.mart import history_from_daily_sales
+from hashiramart_assets.ml.forecast.params import ForecasterParams
+from hashiramart_assets.ml.inputs import read_daily_sales, read_recommender_inputs
+from hashiramart_assets.ml.promotion import FORECASTER_RULE, RECOMMENDER_RULE
+from hashiramart_assets.ml.recommender.params import RecommenderParams
+from hashiramart_assets.ml.registration import Lineage, RegistrationOutcome
+from hashiramart_assets.ml.tracking import git_commit
+from hashiramart_assets.ml.train_forecaster import load_champion_forecaster, train_forecaster
+from hashiramart_assets.ml.train_recommender import train_recommender
+from hashiramart_assets.resources.lake import LakeResource
+from hashiramart_assets.resources.mlflow import RegistryResource
+from hashiramart_assets.resources.postgres import PostgresResource
+from hashiramart_assets.warehouse import load
+
+GROUP = "models"
+RECOMMENDER_KEY = dg.AssetKey([GROUP, "recommender"])
+FORECASTER_KEY = dg.AssetKey([GROUP, "sales_forecaster"])
+RECOMMENDATIONS_KEY = dg.AssetKey([GROUP, "recommendations"])
+FORECASTS_KEY = dg.AssetKey([GROUP, "sales_forecasts"])
+RECOMMENDER_DEPS = [
+    dg.AssetKey(["features", "interactions"]), dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "events"]),
+    dg.AssetKey(["raw", "customers"]), dg.AssetKey(["raw", "products"]),
+]
+FORECASTER_DEPS = [dg.AssetKey(["marts", "daily_sales"])]
+
+
+class RecommenderConfig(dg.Config):
+    """Hyperparameters of the hybrid (see ml/recommender/params.py) and the ranges its checks accept."""
+
+    factors: int = RecommenderParams.factors
+    regularization: float = RecommenderParams.regularization
+    iterations: int = RecommenderParams.iterations
+    alpha: float = RecommenderParams.alpha
+    history_half_life_days: float = RecommenderParams.history_half_life_days
+    repeat_prior: float = RecommenderParams.repeat_prior
+    history_weight: float = RecommenderParams.history_weight
+    als_weight: float = RecommenderParams.als_weight
+    popularity_weight: float = RecommenderParams.popularity_weight
+    seed: int = RecommenderParams.seed
+    min_ndcg_at_10: float = 0.01
+    min_coverage: float = 0.01
+    min_segment_ratio: float = 0.5
+
+    def params(self) -> RecommenderParams:
+        return RecommenderParams.from_dict(self.model_dump())
+
+
+class ForecasterConfig(dg.Config):
+    """Hyperparameters of the LightGBM forecaster (see ml/forecast/params.py), its series and check ranges."""
+
+    horizon: int = ForecasterParams.horizon
+    num_leaves: int = ForecasterParams.num_leaves
+    learning_rate: float = ForecasterParams.learning_rate
+    n_estimators: int = ForecasterParams.n_estimators
+    min_data_in_leaf: int = ForecasterParams.min_data_in_leaf
+    feature_fraction: float = ForecasterParams.feature_fraction
+    objective: str = ForecasterParams.objective
+    seed: int = ForecasterParams.seed
+    grains: list[str] = Field(default_factory=lambda: ["category", "product"])
+    max_wape: float = 1.0
+    min_interval_coverage: float = 0.5
+    max_interval_coverage: float = 0.995
+
+    def params(self) -> ForecasterParams:
+        fields = ("horizon", "num_leaves", "learning_rate", "n_estimators", "min_data_in_leaf", "feature_fraction",
+                  "objective", "seed")
+        return ForecasterParams.from_dict({f: getattr(self, f) for f in fields})
+
+
+def _data_versions(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> dict[str, str]:
+    """Each input's data version (content hash) or, without one, the id of its latest materialisation."""
+    versions = {}
+    for key in keys:
+        event = context.instance.get_latest_materialization_event(key)
+        if event is None or event.asset_materialization is None:
+            raise dg.Failure(f"{key.to_user_string()} was never materialised: materialise it before training")
+        tags = event.asset_materialization.tags or {}
+        versions[key.to_user_string()] = tags.get("dagster/data_version") or f"event-{event.storage_id}"
+    return versions
+
+
+def _lineage(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> Lineage:
+    return Lineage(context.run_id, git_commit(), _data_versions(context, keys))
+
+
+def _registration_metadata(outcome: RegistrationOutcome, metric: str, value: float) -> dict[str, object]:
+    return {
+        "mlflow_run_id": outcome.run_id,
+        "model_name": outcome.name,
+        "model_version": outcome.version,
+        "champion_version": outcome.champion_version or "none",
+        "promotion_decision": "promoted" if outcome.decision.promote else "kept_champion",
+        "promotion_reason": outcome.decision.reason,
+        metric: value,
+    }
+
+
+def _client(context: dg.AssetExecutionContext) -> tuple[MlflowClient, str | None]:
+    """The registry client and the id of dagster-mlflow's run for this Dagster run (the parent run).
+
+    dagster-mlflow leaves ``mlflow_run_id`` unset when it started the run itself; the run is then the
+    active one. Remember it on the resource so the next model asset of this run finds it too.
+    """
+    mlf = context.resources.mlflow
+    if mlf.mlflow_run_id is None and mlflow.active_run() is not None:
+        mlf.mlflow_run_id = mlflow.active_run().info.run_id
+    return MlflowClient(mlflow.get_tracking_uri()), mlf.mlflow_run_id
+
+
+@dg.asset(
+    key=RECOMMENDER_KEY,
+    group_name=GROUP,
+    deps=RECOMMENDER_DEPS,
+    check_specs=model_checks.model_check_specs(RECOMMENDER_KEY, with_segments=True),
+    required_resource_keys={"mlflow", "lake"},
+    kinds={"mlflow", "python"},
+    description="Hybrid recommender (own purchase history + implicit ALS + popularity), evaluated on a time-based "
+                "holdout against three baselines, registered as hashiramart-recommender.",
+)
+def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) -> dg.MaterializeResult:
+    lake: LakeResource = context.resources.lake
+    try:
+        inputs = read_recommender_inputs(lake.root)
+    except FileNotFoundError as exc:
+        raise dg.Failure(str(exc)) from exc
+    client, parent = _client(context)
+    trained = train_recommender(inputs, config.params(), _lineage(context, RECOMMENDER_DEPS), client, parent)
+    metrics, outcome = trained.metrics, trained.registration
+    context.log.info(f"recommender v{outcome.version}: {outcome.decision.label} ({outcome.decision.reason})")
+    headline = {k: metrics[k] for k in ("precision_at_10", "recall_at_10", "map_at_10", "coverage", "novelty",
+                                        "ndcg_at_10_discovery", "baseline_popular_ndcg_at_10",
+                                        "baseline_repurchase_ndcg_at_10", "baseline_als_ndcg_at_10")}
+    ranges = {"ndcg_at_10": (config.min_ndcg_at_10, 1.0), "precision_at_10": (0.0, 1.0), "recall_at_10": (0.0, 1.0),
+              "map_at_10": (0.0, 1.0), "coverage": (config.min_coverage, 1.0), "novelty": (0.0, 64.0),
+              "n_eval_customers": (1.0, float("inf"))}
+    return dg.MaterializeResult(
+        metadata={**_registration_metadata(outcome, "ndcg_at_10", metrics["ndcg_at_10"]), **headline,
+                  "n_eval_customers": int(metrics["n_eval_customers"]),
+                  "customers_in_model": len(trained.model.fitted.customer_ids),
+                  "products_in_model": len(trained.model.fitted.product_ids)},
+        check_results=[
+            model_checks.beats_baselines_result(RECOMMENDER_KEY, RECOMMENDER_RULE, metrics),
+            model_checks.metrics_in_range_result(RECOMMENDER_KEY, metrics, ranges),
+            model_checks.segments_served_result(RECOMMENDER_KEY, trained.segments, metrics["ndcg_at_10"],
+                                                config.min_segment_ratio),
+        ],
+    )
+
+
+@dg.asset(
+    key=FORECASTER_KEY,
+    group_name=GROUP,
+    deps=FORECASTER_DEPS,
+    check_specs=model_checks.model_check_specs(FORECASTER_KEY),
+    required_resource_keys={"mlflow", "postgres"},
+    kinds={"mlflow", "lightgbm"},
+    description="Global LightGBM forecaster over marts.daily_sales (per product and per category), backtested on "
+                "the last horizon against seasonal naive, registered as hashiramart-sales-forecaster.",
+)
+def sales_forecaster(context: dg.AssetExecutionContext, config: ForecasterConfig) -> dg.MaterializeResult:
+    postgres: PostgresResource = context.resources.postgres
+    daily = read_daily_sales(postgres.get_url(), config.grains)
+    if daily.empty:
+        raise dg.Failure(f"marts.daily_sales has no rows for grains {config.grains}: build the marts first")
+    history = history_from_daily_sales(daily)
+    client, parent = _client(context)
+    trained = train_forecaster(history, config.params(), _lineage(context, FORECASTER_DEPS), client, parent)
+    metrics, outcome = trained.metrics, trained.registration
+    context.log.info(f"forecaster v{outcome.version}: {outcome.decision.label} ({outcome.decision.reason})")
+    ranges = {"wape": (0.0, config.max_wape), "rmse": (0.0, float("inf")),
+              "interval_coverage": (config.min_interval_coverage, config.max_interval_coverage)}
+    keep = ("rmse", "rmspe", "mape_nonzero", "interval_coverage", "baseline_seasonal_naive_wape", "n_series",
+            "n_eval_points")
+    return dg.MaterializeResult(
+        metadata={**_registration_metadata(outcome, "wape", metrics["wape"]),
+                  **{k: metrics[k] for k in keep if k in metrics}, "horizon": config.horizon,
+                  "series": history["series_id"].nunique(), "history_rows": len(history)},
+        check_results=[
+            model_checks.beats_baselines_result(FORECASTER_KEY, FORECASTER_RULE, metrics),
+            model_checks.metrics_in_range_result(FORECASTER_KEY, metrics, ranges),
+        ],
+    )
+
+
+class RecommendationsConfig(dg.Config):
+    top_n: int = 20
+
+
+@dg.asset(
+    key=RECOMMENDATIONS_KEY,
+    group_name=GROUP,
+    deps=[RECOMMENDER_KEY, dg.AssetKey(["raw", "customers"])],
+    kinds={"parquet", "postgres"},
+    description="Top-N recommendations of the champion recommender for every customer: on the lake and in "
+                "Postgres serving.recommendations, for fast serving and for monitoring.",
+)
+def recommendations(
+    config: RecommendationsConfig, lake: LakeResource, postgres: PostgresResource, model_registry: RegistryResource
+) -> dg.MaterializeResult:
+    client = model_registry.client()
+    champion = registry.champion(client, registry.RECOMMENDER)
+    if champion is None:
+        raise dg.Failure(f"{registry.RECOMMENDER} has no champion yet: no version has beaten the baselines")
+    loaded = mlflow.pyfunc.load_model(f"models:/{registry.RECOMMENDER}/{champion.version}")
+    model = loaded.unwrap_python_model().model
+    customers = store.read_parquet(paths.raw_file(lake.root, "customers"), columns=["customer_id"])
+    top = model.recommend(customers["customer_id"].to_numpy(), k=config.top_n)
+    top["model_version"] = str(champion.version)
+    out_uri = paths.join(lake.root, "models", "recommendations", "part.parquet")
+    written = store.write_parquet(top, out_uri)
+    rows = load.replace_table(postgres.get_url(), "serving", "recommendations", top)
+    fallback_share = float(top.drop_duplicates("customer_id")["is_fallback"].mean()) if len(top) else 0.0
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "customers": int(top["customer_id"].nunique()),
+                  "model_version": str(champion.version), "fallback_share": fallback_share,
+                  "lake_location": dg.MetadataValue.path(out_uri), "table": "serving.recommendations",
+                  "sources": dg.MetadataValue.json(top["source"].value_counts().to_dict())},
+        data_version=dg.DataVersion(written.content_hash),
+    )
+
+
+class SalesForecastsConfig(dg.Config):
+    grains: list[str] = Field(default_factory=lambda: ["category", "product"])
+
+
+@dg.asset(
+    key=FORECASTS_KEY,
+    group_name=GROUP,
+    deps=[FORECASTER_KEY, dg.AssetKey(["marts", "daily_sales"])],
+    kinds={"parquet", "lightgbm"},
+    description="The champion forecaster's forecasts (point + 80 % interval) for the horizon after the last day "
+                "of marts.daily_sales, kept per as-of day on the lake so monitoring can score them later.",
+)
+def sales_forecasts(
+    config: SalesForecastsConfig, lake: LakeResource, postgres: PostgresResource, model_registry: RegistryResource
+) -> dg.MaterializeResult:
+    client = model_registry.client()
+    champion = registry.champion(client, registry.FORECASTER)
+    if champion is None:
+        raise dg.Failure(f"{registry.FORECASTER} has no champion yet: no version has beaten the baselines")
+    forecaster = load_champion_forecaster(champion.run_id)
+    history = history_from_daily_sales(read_daily_sales(postgres.get_url(), config.grains))
+    as_of = history["date"].max().date()
+    frame = forecaster.predict(history)
+    frame["model_version"] = str(champion.version)
+    frame["as_of"] = pd.Timestamp(as_of)
+    uri = paths.join(lake.root, "models", "sales_forecasts", f"as_of={as_of}", "part.parquet")
+    written = store.write_parquet(frame, uri)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": len(frame), "as_of": str(as_of), "model_version": str(champion.version),
+                  "series": int(frame["series_id"].nunique()), "lake_location": dg.MetadataValue.path(uri),
+                  "first_day": str(frame["date"].min().date()), "last_day": str(frame["date"].max().date())},
+        data_version=dg.DataVersion(written.content_hash),
+    )
+
+
+MODEL_ASSETS = [recommender, sales_forecaster, recommendations, sales_forecasts]

@@ -1,0 +1,148 @@
+"""Feature rows for direct forecasting H days ahead: every sales-derived value comes from >= H days back.
+
+Why direct and not recursive: one model answers "sales on day t given what was known on t-H", so a
+forecast never feeds on its own predictions and the backtest measures exactly what production does.
+All sales features are computed by position within a gap-free series (see ``history``), so "k rows back"
+is "k days back". Sales of closed days (open=0) are treated as unknown in those features: a closed Sunday
+says nothing about demand. Promo, open, holiday and price of the target day are known in advance
+(promotion calendars, opening plans, price lists), so they are used for the day itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from hashiramart_assets.ml.forecast.columns import DATE, HOLIDAY, IMPUTED, OPEN, PRICE, PROMO, SALES, SERIES
+
+SERIES_CODE = "series_code"
+ROLL_WINDOWS = (7, 28, 91)
+STD_WINDOWS = (7, 28)
+PRICE_WINDOW = 91
+
+
+def weekly_anchor(horizon: int) -> int:
+    """Smallest multiple of 7 that is >= H: the nearest lag that is both allowed and on the same weekday."""
+    return 7 * math.ceil(horizon / 7)
+
+
+def lags_for(horizon: int) -> list[int]:
+    """Lags used for horizon H: H itself, the same-weekday lags from the weekly anchor on, and ~a year."""
+    anchor = weekly_anchor(horizon)
+    yearly = 364 * math.ceil(horizon / 364)
+    return sorted({horizon, anchor, anchor + 7, anchor + 14, yearly})
+
+
+def feature_columns(horizon: int) -> list[str]:
+    """The model's input columns, in order (the order is part of the trained model's contract)."""
+    return [
+        SERIES_CODE,
+        *(f"lag_{k}" for k in lags_for(horizon)),
+        *(f"roll_mean_{w}" for w in ROLL_WINDOWS),
+        *(f"roll_std_{w}" for w in STD_WINDOWS),
+        "wday_mean_4", "wday_mean_8", "level", "wday_rel", "history_days",
+        "day_of_week", "day_of_month", "month", "week_of_year", "day_of_year", "is_weekend",
+        PROMO, OPEN, HOLIDAY, PRICE, "price_rel",
+    ]
+
+
+def positions(series: np.ndarray) -> np.ndarray:
+    """0-based position of each row within its series (rows sorted by series, then date)."""
+    n = len(series)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.ones(n, dtype=bool)
+    new[1:] = series[1:] != series[:-1]
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, n))
+    return np.arange(n) - np.repeat(starts, lengths)
+
+
+def shift(values: np.ndarray, pos: np.ndarray, k: int) -> np.ndarray:
+    """values[i - k] within the same series, NaN for the first k rows of a series."""
+    out = np.full(len(values), np.nan)
+    if k < len(values):
+        out[k:] = values[:-k] if k else values
+    out[pos < k] = np.nan
+    return out
+
+
+def rolling(values: np.ndarray, pos: np.ndarray, window: int, min_periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-aware (mean, std) over the last ``window`` rows of each series, ending at the row itself.
+
+    Prefix sums make it O(n) for any window; the difference of two prefix sums only involves rows up to
+    the current one, so later values can never leak in.
+    """
+    valid = ~np.isnan(values)
+    x = np.where(valid, values, 0.0)
+    csum = np.concatenate([[0.0], np.cumsum(x)])
+    csq = np.concatenate([[0.0], np.cumsum(x * x)])
+    ccount = np.concatenate([[0], np.cumsum(valid)])
+    idx = np.arange(len(values))
+    start = idx - np.minimum(pos, window - 1)
+    count = ccount[idx + 1] - ccount[start]
+    total = csum[idx + 1] - csum[start]
+    squares = csq[idx + 1] - csq[start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        var = np.maximum(squares / count - mean * mean, 0.0) * count / np.maximum(count - 1, 1)
+    enough = count >= min_periods
+    return np.where(enough, mean, np.nan), np.where(enough & (count > 1), np.sqrt(var), np.nan)
+
+
+def nanmean_rows(stack: np.ndarray) -> np.ndarray:
+    """Column-wise mean ignoring NaN; NaN (without a warning) where a column has no value at all."""
+    count = (~np.isnan(stack)).sum(axis=0)
+    total = np.nansum(stack, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def build_features(frame: pd.DataFrame, horizon: int, series_codes: dict[str, int]) -> pd.DataFrame:
+    """Feature rows (``feature_columns(horizon)`` order) for every row of a canonical, gap-free frame.
+
+    ``frame`` may end with future rows whose sales are NaN: with lags >= H their features only use rows
+    at least H days before, which must be actual history.
+    """
+    series = frame[SERIES].to_numpy()
+    pos = positions(series)
+    dates = pd.DatetimeIndex(frame[DATE])
+    open_day = frame[OPEN].to_numpy("float64") > 0
+    observed = np.where(open_day & ~frame[IMPUTED].to_numpy(bool), frame[SALES].to_numpy("float64"), np.nan)
+    known = shift(observed, pos, horizon)  # sales as known H days before the row's date
+
+    out: dict[str, np.ndarray] = {
+        SERIES_CODE: pd.Series(series).map(series_codes).fillna(-1).to_numpy("int64"),
+    }
+    for k in lags_for(horizon):
+        out[f"lag_{k}"] = shift(observed, pos, k)
+    for w in ROLL_WINDOWS:
+        mean, std = rolling(known, pos, w, min_periods=max(1, w // 4))
+        out[f"roll_mean_{w}"] = mean
+        if w in STD_WINDOWS:
+            out[f"roll_std_{w}"] = std
+    anchor = weekly_anchor(horizon)
+    same_weekday = np.vstack([shift(observed, pos, anchor + 7 * j) for j in range(8)])
+    out["wday_mean_4"] = nanmean_rows(same_weekday[:4])
+    out["wday_mean_8"] = nanmean_rows(same_weekday)
+    level, _ = rolling(known, pos, window=len(known) + 1, min_periods=1)  # expanding: the series' level
+    out["level"] = level
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["wday_rel"] = np.where(level > 0, out["wday_mean_8"] / level, np.nan)
+    out["history_days"] = np.maximum(pos - horizon + 1, 0).astype("float64")
+
+    out["day_of_week"] = dates.dayofweek.to_numpy()
+    out["day_of_month"] = dates.day.to_numpy()
+    out["month"] = dates.month.to_numpy()
+    out["week_of_year"] = dates.isocalendar().week.to_numpy("int64")
+    out["day_of_year"] = dates.dayofyear.to_numpy()
+    out["is_weekend"] = (dates.dayofweek >= 5).astype("int64")
+    for column in (PROMO, OPEN, HOLIDAY, PRICE):
+        out[column] = frame[column].to_numpy("float64")
+    price_mean, _ = rolling(shift(frame[PRICE].to_numpy("float64"), pos, horizon), pos, PRICE_WINDOW, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["price_rel"] = np.where(price_mean > 0, out[PRICE] / price_mean, np.nan)
+    features = pd.DataFrame(out, index=frame.index)
+    return features[feature_columns(horizon)]

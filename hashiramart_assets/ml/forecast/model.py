@@ -1,0 +1,161 @@
+"""One global LightGBM model over all series (point forecast) plus two quantile models (the interval).
+
+Why global: most series are short and noisy; a single model learns weekday, promo and price effects from
+all of them and tells series apart by their level and a categorical series code. Why separate quantile
+models: LightGBM's point objective gives no spread, and the interval must be honest on its own data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from hashiramart_assets.ml.forecast.columns import (
+    DATE,
+    DEFAULTS,
+    HISTORY_COLUMNS,
+    HOLIDAY,
+    IMPUTED,
+    OPEN,
+    PRICE,
+    PROMO,
+    SALES,
+    SERIES,
+)
+from hashiramart_assets.ml.forecast.features import SERIES_CODE, build_features, feature_columns, positions
+from hashiramart_assets.ml.forecast.history import ensure_history
+from hashiramart_assets.ml.forecast.params import ForecasterParams
+
+FORECAST_COLUMNS = (SERIES, DATE, "forecast", "lower", "upper")
+COVARIATES = (PROMO, OPEN, HOLIDAY, PRICE)
+
+
+@dataclass(frozen=True)
+class SalesForecaster:
+    """The trained models and what is needed to rebuild their inputs (series codes, feature order)."""
+
+    params: ForecasterParams
+    point: lgb.Booster
+    lower: lgb.Booster
+    upper: lgb.Booster
+    series_codes: dict[str, int]
+    train_end: pd.Timestamp
+    n_train_rows: int
+
+    @property
+    def feature_names(self) -> list[str]:
+        return feature_columns(self.params.horizon)
+
+    def predict(self, history: pd.DataFrame, horizon: int | None = None,
+                future: pd.DataFrame | None = None) -> pd.DataFrame:
+        return predict(self, history, horizon, future)
+
+
+def training_mask(history: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Rows that are real, open, observed days with at least H days of series history before them."""
+    pos = positions(history[SERIES].to_numpy())
+    return (
+        (history[OPEN].to_numpy() > 0)
+        & ~history[IMPUTED].to_numpy(bool)
+        & history[SALES].notna().to_numpy()
+        & (pos >= horizon)
+    )
+
+
+def _fit(params: dict, features: pd.DataFrame, target: np.ndarray, rounds: int) -> lgb.Booster:
+    data = lgb.Dataset(features, label=target, categorical_feature=[SERIES_CODE], free_raw_data=True,
+                       params={"verbosity": -1})
+    return lgb.train(params, data, num_boost_round=rounds)
+
+
+def train(history: pd.DataFrame, params: ForecasterParams | None = None) -> SalesForecaster:
+    """Fit the point model and the two quantile models on every usable row of ``history``."""
+    params = params or ForecasterParams()
+    history = ensure_history(history)
+    codes = {series: i for i, series in enumerate(sorted(history[SERIES].unique()))}
+    features = build_features(history, params.horizon, codes)
+    mask = training_mask(history, params.horizon)
+    if not mask.any():
+        raise ValueError(
+            f"no training rows: every series is shorter than the horizon ({params.horizon} days) or closed"
+        )
+    x, y = features.loc[mask], history.loc[mask, SALES].to_numpy("float64")
+    low, high = params.quantiles
+    return SalesForecaster(
+        params=params,
+        point=_fit(params.lightgbm_params(), x, y, params.n_estimators),
+        lower=_fit(params.lightgbm_params("quantile", low), x, y, params.n_estimators),
+        upper=_fit(params.lightgbm_params("quantile", high), x, y, params.n_estimators),
+        series_codes=codes,
+        train_end=pd.Timestamp(history[DATE].max()),
+        n_train_rows=int(mask.sum()),
+    )
+
+
+def future_rows(history: pd.DataFrame, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+    """The ``horizon`` days after each series' last date, with known covariates.
+
+    Covariates come from ``future`` (columns series_id, date and any of promo/open/holiday/price) where
+    given; otherwise promo 0, open 1, holiday 0, and the series' last known price.
+    """
+    last = history.groupby(SERIES, sort=True)[[DATE, PRICE]].last()
+    n = len(last)
+    grid = pd.DataFrame(
+        {
+            SERIES: np.repeat(last.index.to_numpy(), horizon),
+            DATE: np.repeat(last[DATE].to_numpy(), horizon) + np.tile(np.arange(1, horizon + 1), n).astype(
+                "timedelta64[D]"),
+        }
+    )
+    last_price = np.repeat(last[PRICE].to_numpy("float64"), horizon)
+    given = pd.DataFrame(index=grid.index)
+    if future is not None:
+        cols = [c for c in COVARIATES if c in future.columns]
+        keyed = future[[SERIES, DATE, *cols]].copy()
+        keyed[SERIES] = keyed[SERIES].astype(str)
+        keyed[DATE] = pd.to_datetime(keyed[DATE]).dt.normalize()
+        keyed = keyed.drop_duplicates([SERIES, DATE], keep="first")
+        given = grid.merge(keyed, on=[SERIES, DATE], how="left")
+    for column in COVARIATES:
+        values = pd.to_numeric(given[column], errors="coerce") if column in given else pd.Series(np.nan, grid.index)
+        default = last_price if column == PRICE else DEFAULTS[column]
+        grid[column] = np.where(values.isna(), default, values.to_numpy("float64"))
+    grid[SALES] = np.nan
+    grid[IMPUTED] = False
+    return grid[list(HISTORY_COLUMNS)]
+
+
+def forecast_features(forecaster: SalesForecaster, history: pd.DataFrame, horizon: int | None = None,
+                      future: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(future rows, their model features) for the ``horizon`` days after each series' history."""
+    horizon = forecaster.params.horizon if horizon is None else horizon
+    if not 1 <= horizon <= forecaster.params.horizon:
+        raise ValueError(f"horizon must be in 1..{forecaster.params.horizon} (the trained one); got {horizon}")
+    history = ensure_history(history)
+    ahead = future_rows(history, horizon, future)
+    combined = pd.concat([history[list(HISTORY_COLUMNS)], ahead], ignore_index=True)
+    combined["_future"] = np.r_[np.zeros(len(history), bool), np.ones(len(ahead), bool)]
+    combined = combined.sort_values([SERIES, DATE], kind="stable").reset_index(drop=True)
+    features = build_features(combined, forecaster.params.horizon, forecaster.series_codes)
+    is_future = combined.pop("_future").to_numpy()
+    return combined.loc[is_future].reset_index(drop=True), features.loc[is_future].reset_index(drop=True)
+
+
+def predict(forecaster: SalesForecaster, history: pd.DataFrame, horizon: int | None = None,
+            future: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Forecast, lower, upper for the H days after each series' last date (all >= 0, lower <= point <= upper).
+
+    Days known to be closed (open=0 in ``future``) are forecast 0 with a [0, 0] interval.
+    """
+    rows, features = forecast_features(forecaster, history, horizon, future)
+    point = np.clip(forecaster.point.predict(features), 0.0, None)
+    lower = np.clip(forecaster.lower.predict(features), 0.0, None)
+    upper = np.clip(forecaster.upper.predict(features), 0.0, None)
+    closed = rows[OPEN].to_numpy() <= 0
+    point[closed] = lower[closed] = upper[closed] = 0.0
+    # Quantile models are fitted separately and can cross the point forecast; the interval must contain it.
+    lower, upper = np.minimum(lower, point), np.maximum(upper, point)
+    return pd.DataFrame({SERIES: rows[SERIES], DATE: rows[DATE], "forecast": point, "lower": lower, "upper": upper})

@@ -1,0 +1,86 @@
+"""Hyper-parameters of the forecaster, frozen so a trained model always knows exactly what made it.
+
+Objective: 'tweedie' is the default. Daily item/category sales are non-negative, zero-inflated and
+right-skewed. Backtest WAPE on generated data (GeneratorConfig(events=60_000, days=200, seed=7), H=28):
+category level tweedie 0.775, poisson 0.764, regression (L2) 0.794 (seasonal naive 0.940); product level
+tweedie 0.924, poisson 0.946, regression 0.970 (seasonal naive 1.117). Tweedie (variance power 1.2) is
+best or within noise of best at both grains, L2 is worst at both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+OBJECTIVES = ("tweedie", "poisson", "regression", "regression_l1")
+
+
+@dataclass(frozen=True)
+class ForecasterParams:
+    """What ``train`` needs besides the data. ``quantiles`` bound the prediction interval (0.1, 0.9 = 80 %)."""
+
+    horizon: int = 28
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    n_estimators: int = 300
+    min_data_in_leaf: int = 20
+    feature_fraction: float = 0.8
+    lambda_l2: float = 1.0
+    objective: str = "tweedie"
+    tweedie_variance_power: float = 1.2
+    quantiles: tuple[float, float] = (0.1, 0.9)
+    seed: int = 42
+    num_threads: int = 1  # small data on a shared machine: threads cost more than they give (see report)
+
+    def __post_init__(self) -> None:
+        if self.horizon < 1:
+            raise ValueError(f"horizon must be >= 1 (got {self.horizon})")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective {self.objective!r} is not one of {OBJECTIVES}")
+        low, high = self.quantiles
+        if not 0 < low < high < 1:
+            raise ValueError(f"quantiles must satisfy 0 < low < high < 1 (got {self.quantiles})")
+        if self.n_estimators < 1 or self.num_leaves < 2 or self.num_threads < 1:
+            raise ValueError("n_estimators >= 1, num_leaves >= 2 and num_threads >= 1 are required")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values (tuples become lists), e.g. for mlflow.log_params."""
+        out = asdict(self)
+        out["quantiles"] = list(self.quantiles)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ForecasterParams:
+        """Inverse of ``to_dict``; unknown keys raise so a typo never silently falls back to a default."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown forecaster parameter(s) {unknown}; known: {sorted(known)}")
+        clean = dict(values)
+        if "quantiles" in clean:
+            clean["quantiles"] = tuple(float(q) for q in clean["quantiles"])
+        return cls(**clean)
+
+    def replace(self, **changes: Any) -> ForecasterParams:
+        return ForecasterParams.from_dict({**self.to_dict(), **changes})
+
+    def lightgbm_params(self, objective: str | None = None, alpha: float | None = None) -> dict[str, Any]:
+        """Booster parameters; deterministic (fixed seed, row-wise histograms, fixed thread count)."""
+        params: dict[str, Any] = {
+            "objective": objective or self.objective,
+            "num_leaves": self.num_leaves,
+            "learning_rate": self.learning_rate,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "lambda_l2": self.lambda_l2,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": self.num_threads,
+            "verbosity": -1,
+        }
+        if params["objective"] == "tweedie":
+            params["tweedie_variance_power"] = self.tweedie_variance_power
+        if alpha is not None:
+            params["alpha"] = alpha
+        return params

@@ -1,0 +1,188 @@
+"""Models trained for real through Dagster: generated data with taste clusters, real MLflow (SQLite) and registry.
+
+The module has its own HASHIRAMART_HOME (its own lake, Dagster instance and MLflow store) and its own
+database on the session's embedded Postgres server (one server per test session).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import dagster as dg
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy
+from mlflow.tracking import MlflowClient
+
+from hashiramart_assets.datagen import GeneratorConfig, generate
+from hashiramart_assets.definitions import build_definitions
+from hashiramart_assets.ml import registry
+from hashiramart_assets.pipeline import materialize_everything_landed
+from hashiramart_assets.runner import get_instance, materialize
+from hashiramart_assets.services.postgres import ensure_database, postgres_url
+from hashiramart_assets.settings import load_settings
+from tests.conftest import world_searchable_tempdir
+
+DATA = GeneratorConfig(events=60_000, days=120, seed=7)
+ENV_KEYS = ("HASHIRAMART_HOME", "HASHIRAMART_POSTGRES_URL", "DAGSTER_HOME", "MLFLOW_TRACKING_URI")
+RECOMMENDER_METRICS = [
+    f"{prefix}{name}{suffix}"
+    for prefix in ("", "baseline_popular_", "baseline_repurchase_", "baseline_als_")
+    for name in ("precision_at_10", "recall_at_10", "ndcg_at_10", "map_at_10", "coverage", "novelty")
+    for suffix in ("", "_discovery")
+]
+FORECASTER_METRICS = ["wape", "rmse", "rmspe", "mape_nonzero", "interval_coverage", "baseline_seasonal_naive_wape",
+                      "baseline_seasonal_naive_rmse", "baseline_seasonal_naive_rmspe",
+                      "baseline_seasonal_naive_mape_nonzero"]
+
+
+@pytest.fixture(scope="module")
+def trained(platform_home) -> Iterator[tuple]:
+    session_url = postgres_url(load_settings())  # the session's embedded server (started on demand)
+    url = ensure_database(session_url, "hm_models")
+    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    home = world_searchable_tempdir("hm-models-")
+    os.environ.update(HASHIRAMART_HOME=str(home), HASHIRAMART_POSTGRES_URL=url)
+    for key in ("DAGSTER_HOME", "MLFLOW_TRACKING_URI"):
+        os.environ.pop(key, None)
+    try:
+        generate(DATA, load_settings().landing_dir)
+        settings = load_settings()
+        assert materialize_everything_landed(settings, print)
+        yield settings, build_definitions(settings), get_instance(settings), MlflowClient(settings.mlflow_tracking_uri)
+    finally:
+        while mlflow.active_run() is not None:  # never leave a run for MLflow's atexit to end in a removed store
+            mlflow.end_run()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _latest(instance: dg.DagsterInstance, key: str):
+    return instance.get_latest_materialization_event(dg.AssetKey(key.split("/")))
+
+
+def _checks(instance: dg.DagsterInstance, run_id: str) -> dict[str, bool]:
+    records = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    return {
+        f"{r.dagster_event.event_specific_data.asset_key.to_user_string()}:"
+        f"{r.dagster_event.event_specific_data.check_name}": r.dagster_event.event_specific_data.passed
+        for r in records
+    }
+
+
+def test_first_training_registers_champions_with_lineage_both_ways(trained):
+    settings, _, instance, client = trained
+    for key, name, metrics in (("models/recommender", registry.RECOMMENDER, RECOMMENDER_METRICS),
+                               ("models/sales_forecaster", registry.FORECASTER, FORECASTER_METRICS)):
+        event = _latest(instance, key)
+        meta = event.asset_materialization.metadata
+        champion = registry.champion(client, name)
+        assert str(champion.version) == meta["model_version"].value == "1"
+        assert meta["promotion_decision"].value == "promoted"
+        run = client.get_run(meta["mlflow_run_id"].value)
+        assert champion.run_id == run.info.run_id
+        # MLflow -> Dagster: the run carries the Dagster run id, the commit and the input data versions
+        assert run.data.tags["dagster_run_id"] == event.run_id
+        assert len(run.data.tags["git_commit"]) >= 40
+        assert run.data.tags["promotion_decision"] == "promoted"
+        parent = client.get_run(run.data.tags["mlflow.parentRunId"])
+        assert parent.data.tags["dagster_run_id"] == event.run_id  # dagster-mlflow's run for this Dagster run
+        missing = [m for m in metrics if m not in run.data.metrics]
+        assert not missing
+    rec_run = client.get_run(_latest(instance, "models/recommender").asset_materialization
+                             .metadata["mlflow_run_id"].value)
+    features_version = _latest(instance, "features/interactions").asset_materialization.tags["dagster/data_version"]
+    assert rec_run.data.tags["data_version.features/interactions"] == features_version
+    # artifacts live under HASHIRAMART_HOME, not in ./mlruns of the test's folder
+    assert any((settings.home / "mlflow" / "artifacts").rglob("MLmodel"))
+
+
+def test_hybrid_beats_every_baseline_and_checks_pass(trained):
+    _, _, instance, client = trained
+    event = _latest(instance, "models/recommender")
+    metrics = client.get_run(event.asset_materialization.metadata["mlflow_run_id"].value).data.metrics
+    for baseline in ("popular", "repurchase", "als"):
+        assert metrics["ndcg_at_10"] > metrics[f"baseline_{baseline}_ndcg_at_10"], baseline
+    assert metrics["ndcg_at_10_discovery"] > metrics["baseline_popular_ndcg_at_10_discovery"]
+    checks = _checks(instance, event.run_id)
+    assert checks["models/recommender:beats_baselines"] and checks["models/recommender:metrics_in_range"]
+    assert checks["models/sales_forecaster:beats_baselines"] and checks["models/sales_forecaster:metrics_in_range"]
+    forecast = client.get_run(_latest(instance, "models/sales_forecaster").asset_materialization
+                              .metadata["mlflow_run_id"].value).data.metrics
+    assert forecast["wape"] < forecast["baseline_seasonal_naive_wape"]
+    assert 0.5 <= forecast["interval_coverage"] <= 1.0
+
+
+def test_champions_load_from_the_registry_and_predict(trained):
+    settings, _, _, _ = trained
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    recommender = mlflow.pyfunc.load_model(f"models:/{registry.RECOMMENDER}@champion")
+    customers = pd.read_parquet(settings.landing_dir / "customers.parquet")["customer_id"]
+    known = int(customers.iloc[0])
+    out = recommender.predict(pd.DataFrame({"customer_id": [known, 999_999_999], "k": [5, 5]}))
+    assert list(out.groupby("customer_id").size()) == [5, 5]
+    assert not out[out["customer_id"] == known]["is_fallback"].any()
+    assert out[out["customer_id"] == 999_999_999]["is_fallback"].all()
+    forecaster = mlflow.pyfunc.load_model(f"models:/{registry.FORECASTER}@champion")
+    example = forecaster.input_example
+    booster = mlflow.lightgbm.load_model(f"models:/{registry.FORECASTER}@champion")
+    np.testing.assert_allclose(np.asarray(forecaster.predict(example)), booster.predict(example))
+
+
+def test_batch_recommendations_cover_every_customer(trained):
+    settings, _, instance, _ = trained
+    engine = sqlalchemy.create_engine(settings.postgres_url)
+    try:
+        with engine.connect() as conn:
+            rows = pd.read_sql("select customer_id, rank, product_id, model_version from serving.recommendations", conn)
+    finally:
+        engine.dispose()
+    customers = pd.read_parquet(settings.landing_dir / "customers.parquet")
+    assert set(rows["customer_id"]) == set(customers["customer_id"])
+    top_n = _latest(instance, "models/recommendations").asset_materialization.metadata
+    assert rows.groupby("customer_id")["rank"].max().eq(20).all() and not rows.duplicated(["customer_id", "rank"]).any()
+    assert set(rows["model_version"]) == {"1"} and top_n["model_version"].value == "1"
+
+
+def test_worse_challenger_is_not_promoted_and_same_seed_gives_same_metrics(trained):
+    _, defs, instance, client = trained
+    first = client.get_run(registry.champion(client, registry.RECOMMENDER).run_id).data.metrics
+    bad = {"factors": 2, "iterations": 1, "history_weight": 0.0, "als_weight": 1.0, "popularity_weight": 0.0}
+    summary = materialize(defs, instance, "key:models/recommender", asset_config={"models__recommender": bad})
+    assert summary.success
+    meta = _latest(instance, "models/recommender").asset_materialization.metadata
+    assert meta["model_version"].value == "2" and meta["promotion_decision"].value == "kept_champion"
+    assert "baselines" in meta["promotion_reason"].value or "worse" in meta["promotion_reason"].value
+    assert str(registry.champion(client, registry.RECOMMENDER).version) == "1"
+    assert str(client.get_model_version_by_alias(registry.RECOMMENDER, "challenger").version) == "2"
+    assert not _checks(instance, summary.run_id)["models/recommender:beats_baselines"]
+    # default hyperparameters again, same data: identical metrics (fixed seed), so no reason to promote
+    again = materialize(defs, instance, "key:models/recommender")
+    meta = _latest(instance, "models/recommender").asset_materialization.metadata
+    rerun = client.get_run(meta["mlflow_run_id"].value).data.metrics
+    assert {k: rerun[k] for k in RECOMMENDER_METRICS} == {k: first[k] for k in RECOMMENDER_METRICS}
+    assert again.success and meta["promotion_decision"].value == "kept_champion"
+    assert "no improvement" in meta["promotion_reason"].value
+    assert str(registry.champion(client, registry.RECOMMENDER).version) == "1"
+
+
+def test_batch_forecasts_follow_the_last_day_for_every_series(trained):
+    settings, _, instance, _ = trained
+    meta = _latest(instance, "models/sales_forecasts").asset_materialization.metadata
+    as_of = meta["as_of"].value
+    frame = pd.read_parquet(settings.home / "lake" / "models" / "sales_forecasts" / f"as_of={as_of}" / "part.parquet")
+    assert as_of == str(DATA.end)  # the last landed day
+    per_series = frame.groupby("series_id")["date"].agg(["min", "max", "count"])
+    assert (per_series["count"] == 28).all()
+    assert (per_series["min"] == pd.Timestamp(DATA.end) + pd.Timedelta(days=1)).all()
+    assert {s.split(":")[0] for s in per_series.index} == {"product", "category"}
+    assert ((frame["lower"] <= frame["forecast"]) & (frame["forecast"] <= frame["upper"])).all()
+    assert (frame["forecast"] >= 0).all() and set(frame["model_version"]) == {"1"}
