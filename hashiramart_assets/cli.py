@@ -158,6 +158,21 @@ def materialize(selection: str, partitions: str | None) -> None:
     raise SystemExit(0 if ok else 1)
 
 
+@main.command("simulate-drift")
+@click.option("--days", type=click.IntRange(min=1), default=14, show_default=True, help="new days to land")
+@click.option("--new-category/--no-new-category", default=True, show_default=True,
+              help="launch a product category the models have never seen")
+@click.option("--price-factor", type=click.FloatRange(min=0.01), default=1.25, show_default=True,
+              help="list prices of the new days x this")
+@click.option("--run-now", is_flag=True,
+              help="materialise, monitor and tick the retraining sensor in this process (no running demo needed)")
+def simulate_drift_cmd(days: int, new_category: bool, price_factor: float, run_now: bool) -> None:
+    """Land drifted days after the last generated day, so the retraining loop can be watched."""
+    from hashiramart_assets.pipeline import simulate_drift
+
+    raise SystemExit(0 if simulate_drift(load_settings(), _say, days, new_category, price_factor, run_now) else 1)
+
+
 @main.command()
 @click.option("--events", type=int, default=200_000, show_default=True, help="scale of generated data")
 @click.option("--days", type=int, default=365, show_default=True)
@@ -262,6 +277,27 @@ def backtest_forecast(file: Path, horizon: int, output: Path | None) -> None:
     if output:
         output.write_text(text + "\n")
         _say(f"metrics written to {output}")
+
+
+@main.command()
+@click.option("--port", type=int, default=8000, show_default=True, help="API port")
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
+def serve(port: int, host: str) -> None:
+    """Start the REST API (serving.app:app under uvicorn); docs at /docs.
+
+    Set HASHIRAMART_ADMIN_PASSWORD to create (or reset) the user 'admin'; HASHIRAMART_ENV=production
+    refuses to start without HASHIRAMART_JWT_SECRET.
+    """
+    import uvicorn
+
+    from serving.config import UnsafeConfiguration, check_serving_settings
+
+    try:
+        check_serving_settings(load_settings())
+    except UnsafeConfiguration as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"API: http://{host}:{port}/docs")
+    uvicorn.run("serving.app:app", host=host, port=port, log_level="info")
 
 
 @main.command()

@@ -8,6 +8,7 @@ from hashiramart_assets import automation
 from hashiramart_assets.assets.features import FEATURE_ASSETS
 from hashiramart_assets.assets.marts import build_dbt_assets, dbt_resource
 from hashiramart_assets.assets.models import MODEL_ASSETS
+from hashiramart_assets.assets.monitoring import MONITORING_ASSETS
 from hashiramart_assets.assets.raw import build_raw_assets
 from hashiramart_assets.assets.warehouse import build_warehouse_assets
 from hashiramart_assets.resources.lake import LakeResource
@@ -41,10 +42,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *build_warehouse_assets(partitions_def),
         build_dbt_assets(partitions_def),
         *MODEL_ASSETS,
+        *MONITORING_ASSETS,
     ]
+    jobs = automation.build_jobs(partitions_def)
     return dg.Definitions(
         assets=assets,
-        jobs=automation.build_jobs(partitions_def),
+        jobs=jobs,
+        sensors=automation.build_sensors(jobs, partitions_def),
         resources=build_resources(settings),
     )
 

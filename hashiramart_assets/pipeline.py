@@ -34,8 +34,8 @@ def _landed_range(settings: Settings, say: Say) -> tuple[str, str] | None:
     return (valid[0], valid[-1]) if valid else None
 
 
-DATA_LAYERS = "not group:models"
-MODELS = "group:models"
+DATA_LAYERS = "not group:models and not group:monitoring"
+MODELS = "group:models or group:monitoring"
 
 
 def _span_days(span: tuple[str, str]) -> int:
@@ -70,7 +70,7 @@ def materialize_everything_landed(settings: Settings, say: Say) -> bool:
         say(f"models not trained: {_span_days(span)} landed days, the forecaster's backtest needs {needed}")
         return True
     started = time.monotonic()
-    say("training models: recommender, sales forecaster (MLflow), then the batch recommendations")
+    say("training models (recommender, sales forecaster; MLflow), batch outputs, then monitoring")
     return _report(materialize(defs, instance, MODELS), started, say)
 
 
@@ -80,6 +80,53 @@ def _report(summary: RunSummary, started: float, say: Say) -> bool:
     for check in summary.failed_checks:
         say(f"failed check: {check} (see the run in the Dagster UI for the failing rows)")
     return summary.success and not summary.failed_checks
+
+
+def simulate_drift(
+    settings: Settings, say: Say, days: int = 14, new_category: bool = True, price_factor: float = 1.25,
+    run_now: bool = False,
+) -> bool:
+    """Land ``days`` new days after the last landed one, with a new product category and shifted prices.
+
+    Under a running demo (``hashiramart ui``) the sensors take it from there: land_new_days ingests the
+    days, automation carries them to features, marts and monitoring, the drift checks fail and
+    retrain_on_degradation retrains. ``run_now`` does the same in this process instead (no daemon).
+    """
+    from hashiramart_assets.datagen import GeneratorConfig, generate
+    from hashiramart_assets.definitions import build_definitions
+    from hashiramart_assets.loop import tick_retrain_sensor
+
+    manifest = landing.read_manifest(settings.landing_dir)
+    if manifest.get("source") != "generator" or "end_date" not in manifest:
+        say(f"simulate-drift extends generated data: no generator manifest in {settings.landing_dir}")
+        return False
+    start = date.fromisoformat(str(manifest["end_date"])) + timedelta(days=1)
+    last = start + timedelta(days=days - 1)
+    if last >= date.today():
+        say(f"cannot land {start}..{last}: daily partitions end yesterday ({date.today() - timedelta(days=1)})")
+        return False
+    config = GeneratorConfig(
+        events=max(100, round(float(manifest["events_per_day"]) * days)), start=start, days=days,
+        seed=int(manifest.get("seed", 42)), new_category_from=start if new_category else None,
+        price_shift_from=start if price_factor != 1 else None, price_shift_factor=price_factor,
+    )
+    generate(config, settings.landing_dir, progress=say)
+    say(f"landed {start}..{last} (new category: {new_category}, prices x{price_factor})")
+    if not run_now:
+        say("the running platform's sensors pick the days up; watch the Dagster UI (Automation, Runs)")
+        return True
+    defs, instance = build_definitions(load_settings()), get_instance(settings)
+    span = (str(start), str(last))
+    for selection, partitions in ((DATA_LAYERS, span), ("group:monitoring or key:models/sales_forecasts", None)):
+        started = time.monotonic()
+        if not _report(materialize(defs, instance, selection, partition_range=partitions), started, say):
+            say(f"continuing: failed checks are what the retraining sensor reacts to ({selection})")
+    tick = tick_retrain_sensor(defs, instance)
+    for request in tick.requests:
+        say(f"retrain requested: {request.job_name} ({request.tags.get('hashiramart/retrain_reason', '')})")
+    if not tick.requests:
+        say(f"no retrain requested: {tick.skip_reason}")
+    return tick.runs_succeeded
 
 
 def materialize_selection(settings: Settings, selection: str, partitions: str | None, say: Say) -> bool:
@@ -139,6 +186,7 @@ def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = Non
     """Run `dagster dev` (webserver + daemon), and the API if asked, until Ctrl-C; then stop them."""
     prepare_dagster_home(settings)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    env.setdefault("DAGSTER_GRAPHQL_URL", f"http://127.0.0.1:{port}/graphql")  # the API launches retrains here
     # Ctrl-C and `kill` both stop everything started here (also when started from a script, where
     # SIGINT may arrive ignored). Each server gets its own process group so nothing is left behind.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}

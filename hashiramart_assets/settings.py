@@ -14,6 +14,9 @@ from datetime import date
 from pathlib import Path
 
 DEFAULT_PARTITIONS_START = "2025-01-01"
+# The JWT secret a fresh checkout runs with; production mode refuses to start with it.
+DEFAULT_JWT_SECRET = "hashiramart-dev-secret-change-me"
+ENVIRONMENTS = ("dev", "production")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,17 @@ class Settings:
     aws_access_key_id: str | None
     aws_region: str
     partitions_start: str
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    environment: str = "dev"
+    model_poll_seconds: float = 30.0
+    dagster_graphql_url: str = "http://127.0.0.1:3000/graphql"
+    jwt_ttl_minutes: int = 60
+    retrain_cooldown_s: float = 3600.0
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_default_jwt_secret(self) -> bool:
+        return self.jwt_secret == DEFAULT_JWT_SECRET
 
     @property
     def uses_embedded_postgres(self) -> bool:
@@ -101,6 +114,19 @@ class Settings:
             Setting("HASHIRAMART_PARTITIONS_START", self.partitions_start,
                     f"first landed day, else {DEFAULT_PARTITIONS_START}",
                     "first day of the daily partitions"),
+            Setting("HASHIRAMART_ENV", self.environment, "dev",
+                    "dev | production (production refuses the default JWT secret)"),
+            Setting("HASHIRAMART_JWT_SECRET", "(default)" if self.uses_default_jwt_secret else "(set)",
+                    "(built-in dev secret)", "secret that signs the API's access tokens (HS256)"),
+            Setting("HASHIRAMART_JWT_TTL_MINUTES", str(self.jwt_ttl_minutes), "60", "lifetime of an access token"),
+            Setting("HASHIRAMART_ADMIN_PASSWORD", "(set)" if _env("HASHIRAMART_ADMIN_PASSWORD") else "(not set)",
+                    None, "if set, `hashiramart serve` creates/updates the user 'admin' with this password"),
+            Setting("HASHIRAMART_MODEL_POLL_SECONDS", f"{self.model_poll_seconds:g}", "30",
+                    "how often the API checks the registry's champion aliases (0 = never)"),
+            Setting("HASHIRAMART_RETRAIN_COOLDOWN_S", f"{self.retrain_cooldown_s:g}", "3600",
+                    "minimum seconds between two sensor-requested retrains of the same model"),
+            Setting("DAGSTER_GRAPHQL_URL", self.dagster_graphql_url, "http://127.0.0.1:3000/graphql",
+                    "Dagster webserver GraphQL endpoint the API launches retraining runs through"),
         ]
 
 
@@ -139,4 +165,21 @@ def load_settings() -> Settings:
         partitions_start=_env("HASHIRAMART_PARTITIONS_START")
         or _landing_start(landing_dir)
         or DEFAULT_PARTITIONS_START,
+        jwt_secret=_env("HASHIRAMART_JWT_SECRET") or DEFAULT_JWT_SECRET,
+        environment=(_env("HASHIRAMART_ENV") or "dev").lower(),
+        model_poll_seconds=_float_env("HASHIRAMART_MODEL_POLL_SECONDS", 30.0),
+        dagster_graphql_url=_env("DAGSTER_GRAPHQL_URL") or "http://127.0.0.1:3000/graphql",
+        jwt_ttl_minutes=int(_float_env("HASHIRAMART_JWT_TTL_MINUTES", 60)),
+        retrain_cooldown_s=_float_env("HASHIRAMART_RETRAIN_COOLDOWN_S", 3600.0),
     )
+
+
+def _float_env(name: str, default: float) -> float:
+    """A numeric env var; a value that is not a number is an error naming the variable, not a silent default."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number") from exc

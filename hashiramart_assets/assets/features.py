@@ -9,7 +9,7 @@ from dagster._core.definitions.metadata import RawMetadataValue
 from pyspark.sql import DataFrame
 
 from hashiramart_assets.assets.raw import previous_row_count
-from hashiramart_assets.automation import FRESHNESS
+from hashiramart_assets.automation import EAGER, FRESHNESS
 from hashiramart_assets.checks import schemas
 from hashiramart_assets.checks.feature_checks import feature_check_specs, schema_result, volume_result
 from hashiramart_assets.lake import store
@@ -73,6 +73,7 @@ def _key(name: str) -> dg.AssetKey:
     key=_key("interactions"),
     group_name=GROUP,
     freshness_policy=FRESHNESS,
+    automation_condition=EAGER,
     deps=[RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("interactions")),
     kinds={"spark", "parquet"},
@@ -97,6 +98,7 @@ def interactions(
     key=_key("customer_rfm"),
     group_name=GROUP,
     freshness_policy=FRESHNESS,
+    automation_condition=EAGER,
     deps=[RAW_CUSTOMERS, RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("customer_rfm")),
     kinds={"spark", "parquet"},
@@ -118,6 +120,7 @@ def customer_rfm(
     key=_key("daily_sales"),
     group_name=GROUP,
     freshness_policy=FRESHNESS,
+    automation_condition=EAGER,
     deps=[RAW_ORDERS, RAW_PRODUCTS],
     check_specs=feature_check_specs(_key("daily_sales")),
     kinds={"spark", "parquet"},

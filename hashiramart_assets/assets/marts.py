@@ -14,7 +14,7 @@ import dagster as dg
 import sqlalchemy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from hashiramart_assets.automation import FRESHNESS
+from hashiramart_assets.automation import EAGER, FRESHNESS
 from hashiramart_assets.resources.postgres import PostgresResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -34,7 +34,9 @@ class HashiraMartTranslator(DagsterDbtTranslator):
         return "staging" if dbt_resource_props["name"].startswith("stg_") else "marts"
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:  # type: ignore[override]
-        return super().get_asset_spec(manifest, unique_id, project).replace_attributes(freshness_policy=FRESHNESS)
+        return super().get_asset_spec(manifest, unique_id, project).replace_attributes(
+            freshness_policy=FRESHNESS, automation_condition=EAGER
+        )
 
 
 def dbt_project() -> DbtProject:

@@ -8,10 +8,10 @@ pass the Dagster run's lineage, and turn the outcome into metadata and asset che
 
 import dagster as dg
 import mlflow
-import pandas as pd
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
+from hashiramart_assets.automation import EAGER
 from hashiramart_assets.checks import model_checks
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.ml import registry
@@ -207,6 +207,7 @@ class RecommendationsConfig(dg.Config):
     key=RECOMMENDATIONS_KEY,
     group_name=GROUP,
     deps=[RECOMMENDER_KEY, dg.AssetKey(["raw", "customers"])],
+    automation_condition=EAGER,
     kinds={"parquet", "postgres"},
     description="Top-N recommendations of the champion recommender for every customer: on the lake and in "
                 "Postgres serving.recommendations, for fast serving and for monitoring.",
@@ -244,6 +245,7 @@ class SalesForecastsConfig(dg.Config):
     key=FORECASTS_KEY,
     group_name=GROUP,
     deps=[FORECASTER_KEY, dg.AssetKey(["marts", "daily_sales"])],
+    automation_condition=EAGER,
     kinds={"parquet", "lightgbm"},
     description="The champion forecaster's forecasts (point + 80 % interval) for the horizon after the last day "
                 "of marts.daily_sales, kept per as-of day on the lake so monitoring can score them later.",
@@ -260,7 +262,7 @@ def sales_forecasts(
     as_of = history["date"].max().date()
     frame = forecaster.predict(history)
     frame["model_version"] = str(champion.version)
-    frame["as_of"] = pd.Timestamp(as_of)
+    # as_of is the folder's hive partition (as_of=YYYY-MM-DD), not a column: readers of the folder get it back
     uri = paths.join(lake.root, "models", "sales_forecasts", f"as_of={as_of}", "part.parquet")
     written = store.write_parquet(frame, uri)
     return dg.MaterializeResult(

@@ -90,3 +90,14 @@ def list_partition_days(table_uri: str) -> list[str]:
     infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
     names = [i.base_name for i in infos if i.type == pafs.FileType.Directory]
     return sorted(n.removeprefix("date=") for n in names if n.startswith("date="))
+
+
+def write_text(text: str, uri: str) -> str:
+    """Write a small text file (a report) to the lake, atomically like the Parquet writes."""
+    fs, path = _fs_and_path(uri)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    tmp = f"{path}.tmp"
+    with fs.open_output_stream(tmp) as out:
+        out.write(text.encode())
+    fs.move(tmp, path)
+    return uri

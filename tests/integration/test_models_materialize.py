@@ -1,34 +1,22 @@
 """Models trained for real through Dagster: generated data with taste clusters, real MLflow (SQLite) and registry.
 
-The module has its own HASHIRAMART_HOME (its own lake, Dagster instance and MLflow store) and its own
-database on the session's embedded Postgres server (one server per test session).
+The trained platform (tests/integration/conftest.py) has its own HASHIRAMART_HOME and its own database on
+the session's embedded Postgres server; it is trained once per session and shared with the loop tests.
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-from collections.abc import Iterator
 
 import dagster as dg
 import mlflow
 import numpy as np
 import pandas as pd
-import pytest
 import sqlalchemy
-from mlflow.tracking import MlflowClient
 
-from hashiramart_assets.datagen import GeneratorConfig, generate
-from hashiramart_assets.definitions import build_definitions
 from hashiramart_assets.ml import registry
-from hashiramart_assets.pipeline import materialize_everything_landed
-from hashiramart_assets.runner import get_instance, materialize
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
-from hashiramart_assets.settings import load_settings
-from tests.conftest import world_searchable_tempdir
+from hashiramart_assets.runner import materialize
+from tests.integration.conftest import TRAINED_DATA
 
-DATA = GeneratorConfig(events=60_000, days=120, seed=7)
-ENV_KEYS = ("HASHIRAMART_HOME", "HASHIRAMART_POSTGRES_URL", "DAGSTER_HOME", "MLFLOW_TRACKING_URI")
+DATA = TRAINED_DATA
 RECOMMENDER_METRICS = [
     f"{prefix}{name}{suffix}"
     for prefix in ("", "baseline_popular_", "baseline_repurchase_", "baseline_als_")
@@ -38,31 +26,6 @@ RECOMMENDER_METRICS = [
 FORECASTER_METRICS = ["wape", "rmse", "rmspe", "mape_nonzero", "interval_coverage", "baseline_seasonal_naive_wape",
                       "baseline_seasonal_naive_rmse", "baseline_seasonal_naive_rmspe",
                       "baseline_seasonal_naive_mape_nonzero"]
-
-
-@pytest.fixture(scope="module")
-def trained(platform_home) -> Iterator[tuple]:
-    session_url = postgres_url(load_settings())  # the session's embedded server (started on demand)
-    url = ensure_database(session_url, "hm_models")
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    home = world_searchable_tempdir("hm-models-")
-    os.environ.update(HASHIRAMART_HOME=str(home), HASHIRAMART_POSTGRES_URL=url)
-    for key in ("DAGSTER_HOME", "MLFLOW_TRACKING_URI"):
-        os.environ.pop(key, None)
-    try:
-        generate(DATA, load_settings().landing_dir)
-        settings = load_settings()
-        assert materialize_everything_landed(settings, print)
-        yield settings, build_definitions(settings), get_instance(settings), MlflowClient(settings.mlflow_tracking_uri)
-    finally:
-        while mlflow.active_run() is not None:  # never leave a run for MLflow's atexit to end in a removed store
-            mlflow.end_run()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _latest(instance: dg.DagsterInstance, key: str):

@@ -37,6 +37,9 @@ EXPECTED_PARENTS = {
     "models/sales_forecaster": {"marts/daily_sales"},
     "models/recommendations": {"models/recommender", "raw/customers"},
     "models/sales_forecasts": {"models/sales_forecaster", "marts/daily_sales"},
+    "monitoring/feature_drift": {"features/daily_sales", "models/sales_forecaster", "models/recommender"},
+    "monitoring/recommender_quality": {"models/recommendations", "raw/orders", "raw/events"},
+    "monitoring/forecast_accuracy": {"models/sales_forecasts", "marts/daily_sales"},
 }
 LAKE_ASSETS = [k for k in EXPECTED_PARENTS if k.startswith(("raw/", "features/"))]
 DAILY = {"raw/orders", "raw/events", "warehouse/raw_orders", "warehouse/raw_events"}
@@ -83,7 +86,7 @@ def test_every_raw_and_feature_asset_has_blocking_pandera_checks():
 def test_every_data_asset_has_a_freshness_policy():
     graph = _graph()
     for key in graph.get_all_asset_keys():
-        if key.path[0] == "models":  # retrained on demand and by the sensors, not on a clock
+        if key.path[0] in ("models", "monitoring"):  # driven by the sensors and automation, not a clock
             continue
         policy = graph.get(key).freshness_policy
         assert policy is not None and policy.fail_window.to_timedelta().total_seconds() == 50 * 3600, key
@@ -103,3 +106,16 @@ def test_model_assets_carry_their_quality_checks():
     for model in ("models/recommender", "models/sales_forecaster"):
         assert {(model, "beats_baselines"), (model, "metrics_in_range")} <= names
     assert ("models/recommender", "segments_served") in names
+
+
+def test_new_data_flows_by_automation_and_retraining_by_sensors():
+    defs = build_definitions(load_settings())
+    graph = defs.resolve_asset_graph()
+    eager = {key.to_user_string() for key in graph.get_all_asset_keys()
+             if graph.get(key).automation_condition is not None}
+    manual = {"raw/customers", "raw/products", "raw/orders", "raw/events", "models/recommender",
+              "models/sales_forecaster"}  # landed by land_new_days, retrained by retrain_on_degradation
+    assert eager == set(EXPECTED_PARENTS) - manual
+    assert {s.name for s in defs.sensors} == {"retrain_on_degradation", "land_new_days", "hashiramart_automation"}
+    for job in ("retrain_recommender", "retrain_forecaster", "ingest_landed_day"):
+        assert defs.resolve_job_def(job).name == job

@@ -1,0 +1,92 @@
+"""How the champion recommender does on what happened after its training data ended.
+
+Offline: for each customer who bought after the champion's data end (within the window), the
+champion's top-k against the products bought, with the same metric functions as training.
+
+Online: CTR from the serving feedback table (impressions and clicks written by the API) when it has
+rows in the window; until then a clickstream proxy: of the top-k products recommended to customers
+active in the window, the share they went on to view or put in the cart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from hashiramart_assets.ml.recommender import metrics as m
+
+K = 10
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    customers_scored: int
+    precision_at_10: float | None
+    recall_at_10: float | None
+    ndcg_at_10: float | None
+    ctr: float | None
+    ctr_source: str  # "feedback", "clickstream_proxy" or "none"
+    impressions: int
+    clicks: int
+
+    def metadata(self) -> dict[str, object]:
+        return {key: value for key, value in self.__dict__.items() if value is not None}
+
+
+def _after(frame: pd.DataFrame, column: str, since: date, until: date) -> pd.DataFrame:
+    day = pd.to_datetime(frame[column]).dt.normalize()
+    return frame[(day > pd.Timestamp(since)) & (day <= pd.Timestamp(until))]
+
+
+def offline_metrics(
+    top_k: pd.DataFrame, orders: pd.DataFrame, since: date, until: date
+) -> tuple[int, dict[str, float | None]]:
+    """Mean precision/recall/NDCG@10 of ``top_k`` (customer_id, rank, product_id) on purchases in (since, until]."""
+    bought = _after(orders, "order_ts", since, until)
+    bought = bought[(bought["quantity"] > 0) & ~bought["is_return"].astype(bool)]
+    relevant = {int(c): set(map(str, g)) for c, g in bought.groupby("customer_id")["product_id"]}
+    if not relevant:
+        return 0, {"precision_at_10": None, "recall_at_10": None, "ndcg_at_10": None}
+    lists = {int(c): list(g.sort_values("rank")["product_id"].astype(str))
+             for c, g in top_k[top_k["customer_id"].isin(relevant)].groupby("customer_id")}
+    scores = [(m.precision_at_k(lists.get(c, []), r, K), m.recall_at_k(lists.get(c, []), r, K),
+               m.ndcg_at_k(lists.get(c, []), r, K)) for c, r in relevant.items()]
+    p, r, n = (float(np.mean(column)) for column in zip(*scores, strict=True))
+    return len(relevant), {"precision_at_10": p, "recall_at_10": r, "ndcg_at_10": n}
+
+
+def clickstream_ctr(top_k: pd.DataFrame, events: pd.DataFrame, since: date, until: date) -> tuple[int, int]:
+    """(impressions, clicks): top-k of customers active in (since, until], and those they viewed or carted."""
+    recent = _after(events, "event_ts", since, until)
+    recent = recent[recent["event_type"].isin(["view", "add_to_cart"])]
+    active = recent["customer_id"].unique()
+    shown = top_k[top_k["customer_id"].isin(active) & (top_k["rank"] <= K)][["customer_id", "product_id"]]
+    touched = recent[["customer_id", "product_id"]].drop_duplicates()
+    clicks = shown.merge(touched, on=["customer_id", "product_id"], how="inner")
+    return len(shown), len(clicks)
+
+
+def quality_report(
+    top_k: pd.DataFrame,
+    orders: pd.DataFrame,
+    events: pd.DataFrame,
+    feedback: pd.DataFrame | None,
+    since: date,
+    until: date,
+) -> QualityReport:
+    """Offline metrics and CTR for the window (since, until]; feedback wins over the clickstream proxy."""
+    customers, offline = offline_metrics(top_k, orders, since, until)
+    if feedback is not None and len(feedback):
+        window = _after(feedback, "ts", since, until) if since < until else feedback
+        impressions = int((window["event"] == "impression").sum())
+        clicks = int((window["event"] == "click").sum())
+        source = "feedback"
+    else:
+        impressions, clicks = clickstream_ctr(top_k, events, since, until)
+        source = "clickstream_proxy"
+    ctr = clicks / impressions if impressions else None
+    return QualityReport(customers, offline["precision_at_10"], offline["recall_at_10"], offline["ndcg_at_10"],
+                         ctr, source if impressions else "none", impressions, clicks)

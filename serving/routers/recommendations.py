@@ -1,0 +1,58 @@
+"""Recommendations from the champion recommender, scored in memory for one customer per request.
+
+Handlers are ``async`` and do no I/O: scoring one customer takes well under a millisecond, less than a
+hop to the thread pool would cost.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from serving.auth import CurrentUser
+from serving.errors import ModelUnavailable
+from serving.model_store import RecommenderHandle
+from serving.schemas import Recommendations, RecommendedItem, RecommendRequest
+from serving.state import AppState, get_state
+
+router = APIRouter(tags=["recommendations"])
+State = Annotated[AppState, Depends(get_state)]
+_ERRORS = {401: {"description": "not authenticated"}, 503: {"description": "no recommender loaded"}}
+
+
+def _handle(state: AppState) -> RecommenderHandle:
+    handle = state.store.recommender  # read once: this request uses this version to the end
+    if handle is None:
+        detail = state.store.status["hashiramart-recommender"].last_error or "not loaded yet"
+        raise ModelUnavailable(f"no recommender model loaded: {detail}")
+    return handle
+
+
+def _answer(handle: RecommenderHandle, customer_id: int, k: int, exclude_purchased: bool) -> Recommendations:
+    items, fallback = handle.scorer.recommend(customer_id, k, exclude_purchased)
+    return Recommendations(
+        customer_id=customer_id, model_version=handle.version, is_fallback=fallback,
+        items=[RecommendedItem(rank=i.rank, product_id=i.product_id, score=i.score, source=i.source) for i in items],
+    )
+
+
+@router.get("/recommendations/me", response_model=Recommendations,
+            responses={**_ERRORS, 404: {"description": "this user has no customer id"}})
+async def my_recommendations(
+    user: CurrentUser, state: State, k: Annotated[int, Query(ge=1, le=100)] = 10,
+    exclude_purchased: bool = False,
+) -> Recommendations:
+    """Top-k for the logged-in customer; new customers get the popularity fallback (``is_fallback``)."""
+    if user.customer_id is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this user is not linked to a customer id")
+    return _answer(_handle(state), user.customer_id, k, exclude_purchased)
+
+
+@router.post("/recommend", response_model=Recommendations,
+             responses={**_ERRORS, 403: {"description": "customers may only ask for themselves"}})
+async def recommend(body: RecommendRequest, user: CurrentUser, state: State) -> Recommendations:
+    """Top-k for any customer (admins, i.e. the shop front's service account) or for oneself (customers)."""
+    if not user.is_admin and body.customer_id != user.customer_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "customers may only ask for their own recommendations")
+    return _answer(_handle(state), body.customer_id, body.k, body.exclude_purchased)

@@ -1,0 +1,26 @@
+"""What every request can reach: settings, database, model store, metrics, Dagster client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from hashiramart_assets.settings import Settings
+from serving.dagster_jobs import DagsterClient
+from serving.db import Database
+from serving.metrics import Metrics
+from serving.model_store import ModelStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    store: ModelStore
+    metrics: Metrics
+    dagster: DagsterClient
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.hm

@@ -1,0 +1,125 @@
+"""The closed loop on the trained platform: drifted days land, monitoring fails, the sensor retrains.
+
+Runs after test_models_materialize.py on the same trained platform (versions are compared relatively).
+The sensors are evaluated in-process against the same instance (hashiramart_assets/loop.py), exactly
+as the daemon would tick them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import dagster as dg
+import mlflow
+import pandas as pd
+
+from hashiramart_assets import landing
+from hashiramart_assets.definitions import build_definitions
+from hashiramart_assets.loop import tick_retrain_sensor
+from hashiramart_assets.ml import registry
+from hashiramart_assets.ml.train_forecaster import load_champion_forecaster
+from hashiramart_assets.pipeline import DATA_LAYERS, simulate_drift
+from hashiramart_assets.runner import materialize
+from hashiramart_assets.settings import load_settings
+from tests.integration.conftest import TRAINED_DATA
+
+NEW_DAYS = 14
+
+
+def _latest_eval(instance: dg.DagsterInstance, asset: str, check: str):
+    key = dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)
+    return instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key].evaluation
+
+
+def _versions(client, name: str) -> list[int]:
+    return sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+
+
+def test_monitoring_after_training_sees_no_drift(trained):
+    _, _, instance, _ = trained
+    assert _latest_eval(instance, "monitoring/feature_drift", "unseen_categories").passed
+    assert _latest_eval(instance, "monitoring/feature_drift", "max_psi").passed
+    assert _latest_eval(instance, "monitoring/recommender_quality", "offline_quality").passed
+    assert _latest_eval(instance, "monitoring/forecast_accuracy", "wape_degradation").passed
+
+
+def test_drift_triggers_one_retrain_per_model_and_the_new_versions_know_the_new_category(trained):
+    settings, defs, instance, client = trained
+    categories_before = set(pd.read_parquet(landing.table_path(settings.landing_dir, "products"))["category"])
+    versions_before = {name: _versions(client, name)[-1] for name in registry.MODEL_NAMES}
+    assert simulate_drift(settings, print, days=NEW_DAYS, new_category=True, price_factor=1.3)
+    products = pd.read_parquet(landing.table_path(settings.landing_dir, "products"))
+    new_categories = set(products["category"]) - categories_before
+    assert new_categories  # the generator's new product line (one department, its categories)
+    new_products = set(products.loc[products["category"].isin(new_categories), "product_id"])
+    first = TRAINED_DATA.end + timedelta(days=1)
+    last = first + timedelta(days=NEW_DAYS - 1)
+
+    defs = build_definitions(load_settings())
+    # the landing sensor sees exactly the new days
+    with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+        landed = defs.resolve_sensor_def("land_new_days").evaluate_tick(context).run_requests
+    assert sorted(r.partition_key for r in landed) == [str(first + timedelta(days=i)) for i in range(NEW_DAYS)]
+
+    assert materialize(defs, instance, DATA_LAYERS, partition_range=(str(first), str(last))).success
+    monitoring = materialize(defs, instance, "group:monitoring or key:models/sales_forecasts")
+    assert monitoring.success
+    unseen = _latest_eval(instance, "monitoring/feature_drift", "unseen_categories")
+    assert not unseen.passed and all(c in unseen.description for c in new_categories)
+    assert not _latest_eval(instance, "monitoring/feature_drift", "max_psi").passed  # prices x 1.3
+    # the past forecasts now have actuals: forecast accuracy is measured (the check may pass or fail)
+    accuracy = instance.get_latest_materialization_event(dg.AssetKey(["monitoring", "forecast_accuracy"]))
+    assert accuracy.asset_materialization.metadata["scored_points"].value > 0
+
+    tick = tick_retrain_sensor(defs, instance)
+    assert sorted(r.job_name for r in tick.requests) == ["retrain_forecaster", "retrain_recommender"]
+    assert all("unseen_categories" in r.tags["hashiramart/retrain_reason"] for r in tick.requests)
+    assert tick.runs_succeeded and len(tick.run_ids) == 2
+    for run_id in tick.run_ids:
+        assert instance.get_run_by_id(run_id).tags["hashiramart/retrain"] in ("recommender", "forecaster")
+
+    # new versions, trained on data that contains the new category, with a recorded promotion decision
+    for name in registry.MODEL_NAMES:
+        assert _versions(client, name)[-1] == versions_before[name] + 1
+    rec_meta = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommender"])) \
+        .asset_materialization.metadata
+    rec_run = client.get_run(rec_meta["mlflow_run_id"].value)
+    assert rec_run.data.tags["promotion_decision"] in ("promoted", "kept_champion")
+    assert rec_run.data.tags["promotion_reason"] == rec_meta["promotion_reason"].value
+    assert rec_run.data.tags["data_end_date"] == str(last)
+    model = mlflow.pyfunc.load_model(f"models:/{registry.RECOMMENDER}/{rec_meta['model_version'].value}")
+    assert new_products & set(model.unwrap_python_model().model.fitted.product_ids)
+    fc_meta = instance.get_latest_materialization_event(dg.AssetKey(["models", "sales_forecaster"])) \
+        .asset_materialization.metadata
+    forecaster = load_champion_forecaster(fc_meta["mlflow_run_id"].value)
+    assert {f"category:{c}" for c in new_categories} <= set(forecaster.series_codes)
+
+    # a second tick does not request the same failure again
+    again = tick_retrain_sensor(defs, instance, execute=False)
+    assert again.requests == [] and again.skip_reason
+
+
+def test_a_failed_model_check_alone_triggers_a_retrain_after_the_cooldown(trained, monkeypatch):
+    _, defs, instance, _ = trained
+    bad = {"factors": 2, "iterations": 1, "history_weight": 0.0, "als_weight": 1.0, "popularity_weight": 0.0}
+    assert materialize(defs, instance, "key:models/recommender", asset_config={"models__recommender": bad}).success
+    assert not _latest_eval(instance, "models/recommender", "beats_baselines").passed
+    held = tick_retrain_sensor(defs, instance, execute=False)  # the drift retrain above was just now
+    assert held.requests == [] and "cooldown" in held.skip_reason
+    monkeypatch.setenv("HASHIRAMART_RETRAIN_COOLDOWN_S", "0")
+    assert materialize(defs, instance, "key:models/recommender", asset_config={"models__recommender": bad}).success
+    tick = tick_retrain_sensor(defs, instance, execute=False)
+    assert [r.job_name for r in tick.requests] == ["retrain_recommender"]
+    assert "models/recommender:beats_baselines" in tick.requests[0].tags["hashiramart/retrain_reason"]
+    assert tick_retrain_sensor(defs, instance, execute=False).requests == []
+
+
+def test_simulate_drift_refuses_days_that_are_not_partitions_yet(trained, monkeypatch):
+    settings = trained[0]
+    manifest = landing.read_manifest(settings.landing_dir)
+    landing.write_manifest(settings.landing_dir, end_date=str(date.today()))
+    messages: list[str] = []
+    assert not simulate_drift(settings, messages.append, days=3)
+    assert "partitions end yesterday" in messages[-1]
+    (settings.landing_dir / "_manifest.json").write_text(json.dumps(manifest))
