@@ -3,9 +3,10 @@
 Offline: for each customer who bought after the champion's data end (within the window), the
 champion's top-k against the products bought, with the same metric functions as training.
 
-Online: CTR from the serving feedback table (impressions and clicks written by the API) when it has
-rows in the window; until then a clickstream proxy: of the top-k products recommended to customers
-active in the window, the share they went on to view or put in the cart.
+Online: CTR from the serving feedback table (impressions and clicks written by the API) over the last
+``feedback_days`` of wall-clock time when it has rows there; until then a clickstream proxy: of the
+top-k products recommended to customers active in the data window, the share they went on to view or
+put in the cart.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def clickstream_ctr(top_k: pd.DataFrame, events: pd.DataFrame, since: date, unti
     return len(shown), len(clicks)
 
 
+def feedback_ctr(feedback: pd.DataFrame, now: pd.Timestamp, days: int) -> tuple[int, int]:
+    """(impressions, clicks) the API recorded in the ``days`` before ``now`` (timestamps compared in UTC)."""
+    ts = pd.to_datetime(feedback["ts"], utc=True)
+    recent = feedback[ts > now.tz_localize("UTC") - pd.Timedelta(days=days)] if now.tzinfo is None else \
+        feedback[ts > now - pd.Timedelta(days=days)]
+    return int((recent["event"] == "impression").sum()), int((recent["event"] == "click").sum())
+
+
 def quality_report(
     top_k: pd.DataFrame,
     orders: pd.DataFrame,
@@ -76,15 +85,17 @@ def quality_report(
     feedback: pd.DataFrame | None,
     since: date,
     until: date,
+    now: pd.Timestamp | None = None,
+    feedback_days: int = 7,
 ) -> QualityReport:
-    """Offline metrics and CTR for the window (since, until]; feedback wins over the clickstream proxy."""
+    """Offline metrics on (since, until] and CTR; the API's feedback wins over the clickstream proxy."""
     customers, offline = offline_metrics(top_k, orders, since, until)
+    impressions, clicks, source = 0, 0, "none"
     if feedback is not None and len(feedback):
-        window = _after(feedback, "ts", since, until) if since < until else feedback
-        impressions = int((window["event"] == "impression").sum())
-        clicks = int((window["event"] == "click").sum())
+        impressions, clicks = feedback_ctr(feedback, now if now is not None else pd.Timestamp.now("UTC"),
+                                           feedback_days)
         source = "feedback"
-    else:
+    if not impressions:
         impressions, clicks = clickstream_ctr(top_k, events, since, until)
         source = "clickstream_proxy"
     ctr = clicks / impressions if impressions else None
