@@ -82,6 +82,14 @@ def _report(summary: RunSummary, started: float, say: Say) -> bool:
     return summary.success and not summary.failed_checks
 
 
+def _category_launch(manifest: dict[str, object], start: date, new_category: bool) -> date | None:
+    """A product line launched by an earlier simulation stays in the catalogue (its orders reference it)."""
+    earlier = manifest.get("new_category_from")
+    if earlier:
+        return date.fromisoformat(str(earlier))
+    return start if new_category else None
+
+
 def simulate_drift(
     settings: Settings, say: Say, days: int = 14, new_category: bool = True, price_factor: float = 1.25,
     run_now: bool = False,
@@ -107,7 +115,7 @@ def simulate_drift(
         return False
     config = GeneratorConfig(
         events=max(100, round(float(manifest["events_per_day"]) * days)), start=start, days=days,
-        seed=int(manifest.get("seed", 42)), new_category_from=start if new_category else None,
+        seed=int(manifest.get("seed", 42)), new_category_from=_category_launch(manifest, start, new_category),
         price_shift_from=start if price_factor != 1 else None, price_shift_factor=price_factor,
     )
     generate(config, settings.landing_dir, progress=say)
@@ -126,7 +134,14 @@ def simulate_drift(
         say(f"retrain requested: {request.job_name} ({request.tags.get('hashiramart/retrain_reason', '')})")
     if not tick.requests:
         say(f"no retrain requested: {tick.skip_reason}")
-    return tick.runs_succeeded
+        return True
+    if not tick.runs_succeeded:
+        say("a retrain run failed: see the Dagster UI")
+        return False
+    # what the daemon's automation would do next: monitor again against the (possibly new) champions
+    started = time.monotonic()
+    _report(materialize(defs, instance, "group:monitoring"), started, say)
+    return True
 
 
 def materialize_selection(settings: Settings, selection: str, partitions: str | None, say: Say) -> bool:

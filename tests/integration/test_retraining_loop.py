@@ -115,6 +115,15 @@ def test_a_failed_model_check_alone_triggers_a_retrain_after_the_cooldown(traine
     assert tick_retrain_sensor(defs, instance, execute=False).requests == []
 
 
+def test_a_later_simulation_keeps_the_launched_product_line(trained):
+    settings = trained[0]
+    before = pd.read_parquet(landing.table_path(settings.landing_dir, "products"))
+    assert simulate_drift(settings, print, days=2, new_category=False, price_factor=1.0)
+    after = pd.read_parquet(landing.table_path(settings.landing_dir, "products"))
+    assert set(after["product_id"]) == set(before["product_id"])  # earlier orders still find their products
+    assert landing.read_manifest(settings.landing_dir)["new_category_from"] == str(TRAINED_DATA.end + timedelta(1))
+
+
 def test_simulate_drift_refuses_days_that_are_not_partitions_yet(trained, monkeypatch):
     settings = trained[0]
     manifest = landing.read_manifest(settings.landing_dir)
