@@ -309,5 +309,24 @@ def ui(port: int) -> None:
     serve_ui(load_settings(), port, _say)
 
 
+@main.command("metrics-exporter")
+@click.option("--port", type=int, default=9108, show_default=True, help="port of /metrics")
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
+def metrics_exporter(port: int, host: str) -> None:
+    """Serve Prometheus metrics of the platform: latest check results, drift and monitoring values, champions."""
+    import threading
+
+    from hashiramart_assets.platform_metrics import collector_from_settings, serve
+
+    server, _ = serve(collector_from_settings(), host, port)
+    _say(f"platform metrics: http://{host}:{port}/metrics (Ctrl-C stops)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+
+
 if __name__ == "__main__":
     main()

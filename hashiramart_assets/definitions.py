@@ -23,7 +23,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "lake": LakeResource(root=settings.lake_uri, landing_dir=str(settings.landing_dir)),
         "spark": SparkResource(
-            spark_config=spark_config(settings.spark_master), java_shim_dir=str(settings.home / "java")
+            spark_config=spark_config(settings.spark_master, driver_host=settings.spark_driver_host),
+            java_shim_dir=str(settings.home / "java"),
         ),
         "dbt": dbt_resource(),
         "postgres": PostgresResource(

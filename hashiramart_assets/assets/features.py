@@ -74,6 +74,7 @@ def _key(name: str) -> dg.AssetKey:
     group_name=GROUP,
     freshness_policy=FRESHNESS,
     automation_condition=EAGER,
+    pool="spark",  # dagster.yaml: one Spark step at a time per deployment
     deps=[RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("interactions")),
     kinds={"spark", "parquet"},
@@ -99,6 +100,7 @@ def interactions(
     group_name=GROUP,
     freshness_policy=FRESHNESS,
     automation_condition=EAGER,
+    pool="spark",  # dagster.yaml: one Spark step at a time per deployment
     deps=[RAW_CUSTOMERS, RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("customer_rfm")),
     kinds={"spark", "parquet"},
@@ -121,6 +123,7 @@ def customer_rfm(
     group_name=GROUP,
     freshness_policy=FRESHNESS,
     automation_condition=EAGER,
+    pool="spark",  # dagster.yaml: one Spark step at a time per deployment
     deps=[RAW_ORDERS, RAW_PRODUCTS],
     check_specs=feature_check_specs(_key("daily_sales")),
     kinds={"spark", "parquet"},

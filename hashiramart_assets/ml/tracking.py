@@ -36,7 +36,9 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_root: str | None) -
     if experiment is not None:
         return experiment.experiment_id
     location = None
-    if artifact_root and is_local_store(tracking_uri):
+    if artifact_root and "://" in artifact_root:  # s3://bucket/..., file:///...: as given
+        location = artifact_root
+    elif artifact_root and is_local_store(tracking_uri):
         folder = Path(artifact_root).absolute()
         folder.mkdir(parents=True, exist_ok=True)
         location = folder.as_uri()

@@ -64,6 +64,7 @@ def train_forecaster(
     with child_run(parent_run_id, "sales_forecaster", lineage.tags()) as run:
         log_params_json(params.to_dict())
         mlflow.log_metrics(metrics)
+        mlflow.log_metric("interval_calibration_scale", forecaster.interval_scale)
         mlflow.set_tag("train_end", str(result.metrics.get("train_end", "")))
         mlflow.set_tag(DATA_END_TAG, str(pd.to_datetime(history["date"]).max().date()))
         with tempfile.TemporaryDirectory() as tmp:

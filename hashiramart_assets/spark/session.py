@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+LOOPBACK = "127.0.0.1"
 
-def spark_config(master: str, driver_memory: str = "4g", shuffle_partitions: int = 8) -> dict[str, Any]:
+
+def spark_config(
+    master: str, driver_memory: str = "4g", shuffle_partitions: int = 8, driver_host: str = LOOPBACK
+) -> dict[str, Any]:
+    """``driver_host`` is the name executors reach the driver by: loopback on one machine, the
+    container's name in docker-compose (SPARK_DRIVER_HOST), where the driver then listens on all interfaces."""
     return {
         "spark.master": master,
         "spark.app.name": "hashiramart",
         "spark.driver.memory": driver_memory,
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.host": driver_host,
+        "spark.driver.bindAddress": LOOPBACK if driver_host == LOOPBACK else "0.0.0.0",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",

@@ -78,7 +78,8 @@ def test_model_beats_seasonal_naive_at_category_level(category_backtest: Backtes
     # 25 categories x 28 days, every day open in generated data
     assert metrics["n_eval_points"] == 25 * H
     assert metrics["train_end"] == "2025-06-21"  # last day 2025-07-19 minus 28 days
-    assert 0.5 <= metrics["interval_coverage"] <= 1.0
+    # conformal calibration: the raw quantile models covered 0.71 here; calibrated, close to the nominal 0.8
+    assert 0.75 <= metrics["interval_coverage"] <= 0.95
 
 
 def test_backtest_frame_agrees_with_metrics(category_backtest: BacktestResult, categories: pd.DataFrame) -> None:
@@ -140,6 +141,7 @@ def test_quantile_models_save_and_load(forecaster: SalesForecaster, categories: 
                                                "upper_quantile_model.txt"]
     restored = load_forecaster(tmp_path / "quantiles", point=forecaster.point)
     assert restored.params == forecaster.params and restored.series_codes == forecaster.series_codes
+    assert restored.interval_scale == forecaster.interval_scale != 0.0  # the calibration travels with the model
     pd.testing.assert_frame_equal(predict(restored, categories), predict(forecaster, categories))
 
 

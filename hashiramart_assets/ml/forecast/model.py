@@ -3,6 +3,13 @@
 Why global: most series are short and noisy; a single model learns weekday, promo and price effects from
 all of them and tells series apart by their level and a categorical series code. Why separate quantile
 models: LightGBM's point objective gives no spread, and the interval must be honest on its own data.
+
+Why the interval is calibrated: quantile GBMs fitted on the same rows they are judged on are too narrow
+(backtest coverage 0.71 for a nominal 80 %). ``train`` holds back the last ``horizon`` days of its
+training rows, fits the quantile models on the rest, and measures on the held-back days how far actuals
+fall outside the interval, relative to its width (conformalised quantile regression, scaled by width so
+that series of very different levels get proportionate margins). The quantile models are then refitted
+on every row and every interval is widened (or narrowed) by ``interval_scale`` x its width on each side.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ class SalesForecaster:
     series_codes: dict[str, int]
     train_end: pd.Timestamp
     n_train_rows: int
+    interval_scale: float = 0.0  # conformal margin, in units of the raw interval's width (see module doc)
 
     @property
     def feature_names(self) -> list[str]:
@@ -84,6 +92,8 @@ def train(history: pd.DataFrame, params: ForecasterParams | None = None) -> Sale
         )
     x, y = features.loc[mask], history.loc[mask, SALES].to_numpy("float64")
     low, high = params.quantiles
+    dates = history.loc[mask, DATE]
+    scale = interval_scale(params, x, y, (dates > dates.max() - pd.Timedelta(days=params.horizon)).to_numpy())
     return SalesForecaster(
         params=params,
         point=_fit(params.lightgbm_params(), x, y, params.n_estimators),
@@ -92,7 +102,34 @@ def train(history: pd.DataFrame, params: ForecasterParams | None = None) -> Sale
         series_codes=codes,
         train_end=pd.Timestamp(history[DATE].max()),
         n_train_rows=int(mask.sum()),
+        interval_scale=scale,
     )
+
+
+MIN_CALIBRATION_ROWS = 30
+
+
+def interval_scale(params: ForecasterParams, x: pd.DataFrame, y: np.ndarray, calibration: np.ndarray) -> float:
+    """Conformal margin from the held-back ``calibration`` rows (0.0 when there are too few rows to judge).
+
+    Score of a row: max(lower - y, y - upper) / max(upper - lower, 1e-6); the margin is the score's
+    ceil((n + 1) * coverage) / n empirical quantile, coverage = high - low quantile (0.8 for 0.1..0.9).
+    """
+    n = int(calibration.sum())
+    if n < MIN_CALIBRATION_ROWS or calibration.all():
+        return 0.0
+    low, high = params.quantiles
+    fit_x, fit_y = x.loc[~calibration], y[~calibration]
+    cal_x, cal_y = x.loc[calibration], y[calibration]
+    lower = np.clip(_fit(params.lightgbm_params("quantile", low), fit_x, fit_y, params.n_estimators).predict(cal_x),
+                    0.0, None)
+    upper = np.clip(_fit(params.lightgbm_params("quantile", high), fit_x, fit_y, params.n_estimators).predict(cal_x),
+                    0.0, None)
+    lower, upper = np.minimum(lower, upper), np.maximum(lower, upper)
+    width = np.maximum(upper - lower, 1e-6)
+    scores = np.maximum(lower - cal_y, cal_y - upper) / width
+    level = min(1.0, np.ceil((n + 1) * (high - low)) / n)
+    return float(np.quantile(scores, level, method="higher"))
 
 
 def future_rows(history: pd.DataFrame, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
@@ -154,6 +191,9 @@ def predict(forecaster: SalesForecaster, history: pd.DataFrame, horizon: int | N
     point = np.clip(forecaster.point.predict(features), 0.0, None)
     lower = np.clip(forecaster.lower.predict(features), 0.0, None)
     upper = np.clip(forecaster.upper.predict(features), 0.0, None)
+    lower, upper = np.minimum(lower, upper), np.maximum(lower, upper)
+    margin = forecaster.interval_scale * (upper - lower)
+    lower, upper = np.clip(lower - margin, 0.0, None), upper + margin
     closed = rows[OPEN].to_numpy() <= 0
     point[closed] = lower[closed] = upper[closed] = 0.0
     # Quantile models are fitted separately and can cross the point forecast; the interval must contain it.

@@ -34,6 +34,7 @@ def save_forecaster(forecaster: SalesForecaster, directory: str | Path) -> list[
         "train_end": str(forecaster.train_end.date()),
         "n_train_rows": forecaster.n_train_rows,
         "feature_names": forecaster.feature_names,
+        "interval_scale": forecaster.interval_scale,
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
     written.append(folder / META_FILE)
@@ -60,6 +61,7 @@ def load_forecaster(directory: str | Path, point: lgb.Booster | None = None) -> 
         series_codes={str(k): int(v) for k, v in meta["series_codes"].items()},
         train_end=pd.Timestamp(meta["train_end"]),
         n_train_rows=int(meta["n_train_rows"]),
+        interval_scale=float(meta.get("interval_scale", 0.0)),
         **boosters,
     )
 
