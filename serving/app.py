@@ -7,6 +7,7 @@ start does not stop the service: /ready says what is missing and the poller keep
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -87,6 +88,10 @@ def create_app(settings: Settings | None = None, start_models: bool = True) -> F
             log.exception("bootstrap failed")
         if start_models:
             await run_in_threadpool(store.start)
+        # Everything loaded so far (models, forecast tables, libraries) lives for the whole process: keep it
+        # out of the cyclic GC, whose full collections over it stalled every request for ~100 ms.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import sqlalchemy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dbt.version import __version__ as DBT_CORE_VERSION
+from packaging import version
 
 from hashiramart_assets.automation import EAGER, FRESHNESS
 from hashiramart_assets.resources.postgres import PostgresResource
@@ -89,5 +92,17 @@ def build_dbt_assets(partitions_def: dg.TimeWindowPartitionsDefinition) -> dg.As
     return hashiramart_dbt
 
 
+class HashiraMartDbtCli(DbtCliResource):
+    """DbtCliResource that knows its dbt's version instead of asking it.
+
+    dagster-dbt runs `dbt --version` (a whole dbt start-up, ~2 s) in every run to learn the engine's
+    version; our executable is this environment's dbt-core (DBT_EXECUTABLE), already imported here.
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(DBT_CORE_VERSION)
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)
+    return HashiraMartDbtCli(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)

@@ -1,10 +1,11 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='date') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='date',
+          incremental_predicates=window_predicates(), post_hook="{{ date_index() }}") }}
 -- Two grains in one table (grain = 'product' or 'category'), so the forecaster reads one source.
 with lines as (
     select l.*, p.category, p.department
     from {{ ref('stg_order_lines') }} l
     left join {{ ref('stg_products') }} p using (product_id)
-    {% if is_incremental() %} where {{ date_window('l.date') }} {% endif %}
+    {% if is_incremental() %} where {{ date_window('l.date', 'l.order_ts') }} {% endif %}
 ),
 open_days as (select distinct date from lines),
 by_item as (
