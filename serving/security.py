@@ -56,7 +56,21 @@ def issue_token(user: TokenUser, secret: str, ttl_minutes: int) -> tuple[str, in
     return jwt.encode(claims, secret, algorithm=ALGORITHM), ttl
 
 
+VERIFIED_CACHE_ENTRIES = 10_000
+_verified: dict[tuple[str, str], tuple[TokenUser, float]] = {}
+
+
 def read_token(token: str, secret: str) -> TokenUser:
+    """Verify a token; a token verified before is only re-checked for expiry (the signature cannot change).
+
+    The cache saves the signature check on every request of a session (a sizeable part of a request's
+    cost at this API's latency); it is bounded and keyed by the secret too, so a new secret re-verifies.
+    """
+    cached = _verified.get((token, secret))
+    if cached is not None:
+        if cached[1] > time.time():
+            return cached[0]
+        del _verified[(token, secret)]
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "uid", "role"]})
     except jwt.PyJWTError as exc:
@@ -64,4 +78,8 @@ def read_token(token: str, secret: str) -> TokenUser:
     role, cid, uid = claims.get("role"), claims.get("cid"), claims.get("uid")
     if role not in ROLES or not isinstance(uid, int) or (cid is not None and not isinstance(cid, int)):
         raise InvalidToken("token claims are malformed")
-    return TokenUser(user_id=uid, username=str(claims["sub"]), role=role, customer_id=cid)
+    user = TokenUser(user_id=uid, username=str(claims["sub"]), role=role, customer_id=cid)
+    if len(_verified) >= VERIFIED_CACHE_ENTRIES:
+        _verified.clear()
+    _verified[(token, secret)] = (user, float(claims["exp"]))
+    return user
