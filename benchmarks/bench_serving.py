@@ -284,7 +284,8 @@ def main() -> None:
         admin_token = admin["access_token"]
         customer = world["customers"][0]
         signup = httpx.post(f"{base}/users", json={"username": "benchuser", "password": "bench-password",
-                                                   "customer_id": customer})
+                                                   "customer_id": customer},
+                            headers={"Authorization": f"Bearer {admin_token}"})
         assert signup.status_code == 201, signup.text
         user_token = httpx.post(f"{base}/auth/token",
                                 data={"username": "benchuser", "password": "bench-password"}).json()["access_token"]

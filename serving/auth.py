@@ -29,6 +29,13 @@ async def current_user(request: Request, token: Annotated[str | None, Depends(oa
         raise _unauthorized(f"invalid token: {exc}") from exc
 
 
+async def optional_user(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> TokenUser | None:
+    """The caller if a token is sent (a bad token is still a 401), ``None`` for an anonymous call."""
+    return None if not token else await current_user(request, token)
+
+
 async def admin_user(user: Annotated[TokenUser, Depends(current_user)]) -> TokenUser:
     if not user.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "admin role required")
@@ -36,4 +43,5 @@ async def admin_user(user: Annotated[TokenUser, Depends(current_user)]) -> Token
 
 
 CurrentUser = Annotated[TokenUser, Depends(current_user)]
+OptionalUser = Annotated[TokenUser | None, Depends(optional_user)]
 AdminUser = Annotated[TokenUser, Depends(admin_user)]

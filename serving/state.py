@@ -22,5 +22,6 @@ class AppState:
     dagster: DagsterClient
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    """``async`` on purpose: FastAPI runs a sync dependency in the thread pool, a thread hop per request."""
     return request.app.state.hm

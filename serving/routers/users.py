@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 
-from serving.auth import CurrentUser
+from serving.auth import CurrentUser, OptionalUser
 from serving.schemas import Token, User, UserCreate
 from serving.security import TokenUser, hash_password, issue_token, verify_password
 from serving.state import AppState, get_state
@@ -36,9 +36,18 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], state: State) -
 
 
 @router.post("/users", response_model=User, status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "username or customer id already taken"}})
-async def signup(body: UserCreate, state: State) -> User:
-    """Create a customer account, linked to an existing shop customer id or to a new one (cold start)."""
+             responses={401: {"description": "a token was sent and is invalid"},
+                        403: {"description": "linking an existing customer id needs the admin role"},
+                        409: {"description": "username or customer id already taken"}})
+async def signup(body: UserCreate, state: State, caller: OptionalUser) -> User:
+    """Create a customer account with a new customer id (cold start); an admin may link an existing one.
+
+    Why linking is admin-only: the customer id decides whose purchase history drives
+    /recommendations/me, so letting anyone claim an id would expose another customer's history.
+    """
+    if body.customer_id is not None and (caller is None or not caller.is_admin):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "linking an existing customer id needs the admin role (sign up without customer_id)")
     password_hash = await run_in_threadpool(hash_password, body.password)  # ~50 ms of argon2 off the loop
     return await run_in_threadpool(_insert_user, state, body, password_hash)
 

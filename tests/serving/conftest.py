@@ -192,12 +192,14 @@ _users = iter(range(1_000_000))
 
 
 def new_customer(client: TestClient, customer_id: int | None = None) -> tuple[dict[str, str], dict]:
-    """Sign up a fresh customer user (linked to ``customer_id`` if given); (auth headers, user)."""
+    """Sign up a fresh customer user (linked to ``customer_id`` by the admin if given); (auth headers, user)."""
     name = f"user{next(_users)}_{os.getpid()}"
     body = {"username": name, "password": "correct horse battery"}
+    headers = {}
     if customer_id is not None:
         body["customer_id"] = customer_id
-    response = client.post("/users", json=body)
+        headers = login(client, "admin", ADMIN_PASSWORD)
+    response = client.post("/users", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return login(client, name, "correct horse battery"), response.json()
 

@@ -37,12 +37,26 @@ def test_passwords_are_argon2_hashed_in_the_database(app_client, world):
     assert not verify_password("not-a-hash", "x") and verify_password(hash_password("p"), "p")
 
 
-def test_signup_conflicts_and_validation(app_client, world):
+def test_only_an_admin_links_an_existing_customer_id(app_client, world, admin_headers):
+    existing = int(world.customers["customer_id"].iloc[1])
+    body = {"username": "claims_someone", "password": "long enough", "customer_id": existing}
+    anonymous = app_client.post("/users", json=body)
+    assert anonymous.status_code == 403 and "admin" in anonymous.json()["detail"]
+    customer, _ = new_customer(app_client)
+    assert app_client.post("/users", json=body, headers=customer).status_code == 403
+    bad_token = app_client.post("/users", json=body, headers={"Authorization": "Bearer not.a.token"})
+    assert bad_token.status_code == 401
+    linked = app_client.post("/users", json=body, headers=admin_headers)
+    assert linked.status_code == 201 and linked.json()["customer_id"] == existing
+    assert linked.json()["role"] == "customer"
+
+
+def test_signup_conflicts_and_validation(app_client, world, admin_headers):
     _, user = new_customer(app_client)
     again = app_client.post("/users", json={"username": user["username"], "password": "another password"})
     assert again.status_code == 409 and "username" in again.json()["detail"]
     taken = app_client.post("/users", json={"username": "someone_else_x", "password": "another password",
-                                            "customer_id": user["customer_id"]})
+                                            "customer_id": user["customer_id"]}, headers=admin_headers)
     assert taken.status_code == 409 and "customer id" in taken.json()["detail"]
     for bad in ({"username": "ab", "password": "long enough"}, {"username": "okname", "password": "short"},
                 {"username": "bad name!", "password": "long enough"},
