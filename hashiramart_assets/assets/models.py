@@ -8,6 +8,7 @@ pass the Dagster run's lineage, and turn the outcome into metadata and asset che
 
 import dagster as dg
 import mlflow
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
@@ -199,6 +200,14 @@ def sales_forecaster(context: dg.AssetExecutionContext, config: ForecasterConfig
     )
 
 
+def _champion_or_fail(model_registry: RegistryResource, name: str) -> ModelVersion:
+    """The batch outputs serve the champion only: without one (nothing beat the baselines yet) they fail."""
+    champion = registry.champion(model_registry.client(), name)
+    if champion is None:
+        raise dg.Failure(f"{name} has no champion yet: no version has beaten the baselines")
+    return champion
+
+
 class RecommendationsConfig(dg.Config):
     top_n: int = 20
 
@@ -215,10 +224,7 @@ class RecommendationsConfig(dg.Config):
 def recommendations(
     config: RecommendationsConfig, lake: LakeResource, postgres: PostgresResource, model_registry: RegistryResource
 ) -> dg.MaterializeResult:
-    client = model_registry.client()
-    champion = registry.champion(client, registry.RECOMMENDER)
-    if champion is None:
-        raise dg.Failure(f"{registry.RECOMMENDER} has no champion yet: no version has beaten the baselines")
+    champion = _champion_or_fail(model_registry, registry.RECOMMENDER)
     loaded = mlflow.pyfunc.load_model(f"models:/{registry.RECOMMENDER}/{champion.version}")
     model = loaded.unwrap_python_model().model
     customers = store.read_parquet(paths.raw_file(lake.root, "customers"), columns=["customer_id"])
@@ -253,10 +259,7 @@ class SalesForecastsConfig(dg.Config):
 def sales_forecasts(
     config: SalesForecastsConfig, lake: LakeResource, postgres: PostgresResource, model_registry: RegistryResource
 ) -> dg.MaterializeResult:
-    client = model_registry.client()
-    champion = registry.champion(client, registry.FORECASTER)
-    if champion is None:
-        raise dg.Failure(f"{registry.FORECASTER} has no champion yet: no version has beaten the baselines")
+    champion = _champion_or_fail(model_registry, registry.FORECASTER)
     forecaster = load_champion_forecaster(champion.run_id)
     history = history_from_daily_sales(read_daily_sales(postgres.get_url(), config.grains))
     as_of = history["date"].max().date()
