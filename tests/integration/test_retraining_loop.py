@@ -20,6 +20,7 @@ from hashiramart_assets.loop import tick_retrain_sensor
 from hashiramart_assets.ml import registry
 from hashiramart_assets.ml.train_forecaster import load_champion_forecaster
 from hashiramart_assets.pipeline import DATA_LAYERS, simulate_drift
+from hashiramart_assets.platform_metrics import PlatformCollector, catalogue_from_definitions
 from hashiramart_assets.runner import materialize
 from hashiramart_assets.settings import load_settings
 from tests.integration.conftest import TRAINED_DATA
@@ -30,6 +31,20 @@ NEW_DAYS = 14
 def _latest_eval(instance: dg.DagsterInstance, asset: str, check: str):
     key = dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)
     return instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key].evaluation
+
+
+def _exporter_reports_the_drift(settings, defs, instance: dg.DagsterInstance) -> None:
+    """Prometheus sees the real feature_drift asset's values and the failed drift checks."""
+    collector = PlatformCollector(lambda: instance, catalogue_from_definitions(defs), None)
+    families = {family.name: family.samples for family in collector.collect()}
+    drift = instance.get_latest_materialization_event(dg.AssetKey(["monitoring", "feature_drift"]))
+    metadata = drift.asset_materialization.metadata
+    assert [s.value for s in families["hashiramart_feature_drift_share"]] == [metadata["share_drifted"].value]
+    assert [s.value for s in families["hashiramart_feature_drift_max_psi"]] == [metadata["max_psi"].value]
+    assert metadata["max_psi"].value > 0.25  # the failed check's limit
+    checks = {(s.labels["asset"], s.labels["check"]): s.value for s in families["hashiramart_asset_check_passed"]}
+    assert checks[("monitoring/feature_drift", "max_psi")] == 0.0
+    assert checks[("monitoring/feature_drift", "unseen_categories")] == 0.0
 
 
 def _versions(client, name: str) -> list[int]:
@@ -68,6 +83,7 @@ def test_drift_triggers_one_retrain_per_model_and_the_new_versions_know_the_new_
     unseen = _latest_eval(instance, "monitoring/feature_drift", "unseen_categories")
     assert not unseen.passed and all(c in unseen.description for c in new_categories)
     assert not _latest_eval(instance, "monitoring/feature_drift", "max_psi").passed  # prices x 1.3
+    _exporter_reports_the_drift(settings, defs, instance)
     # the past forecasts now have actuals: forecast accuracy is measured (the check may pass or fail)
     accuracy = instance.get_latest_materialization_event(dg.AssetKey(["monitoring", "forecast_accuracy"]))
     assert accuracy.asset_materialization.metadata["scored_points"].value > 0
