@@ -14,6 +14,7 @@ import pytest
 
 from hashiramart_assets.datagen import GeneratorConfig, generate
 from hashiramart_assets.ml.recommender import (
+    AlsRecommender,
     HybridRecommender,
     RecommenderParams,
     build_training_data,
@@ -96,6 +97,15 @@ def test_same_seed_same_recommendations_and_metrics(sample, evaluation):
     assert np.array_equal(u1, u2) and np.array_equal(i1, i2)
     u3, _ = fit_als(data.weights, RecommenderParams(seed=1))
     assert not np.array_equal(u1, u3)
+
+
+def test_als_baseline_on_the_hybrids_factors_equals_its_own_fit(evaluation):
+    data = evaluation.model.fitted
+    shared = AlsRecommender(RecommenderParams()).with_factors(
+        data, evaluation.model.user_factors, evaluation.model.item_factors)
+    separate = AlsRecommender(RecommenderParams()).fit_data(data)
+    ids = list(evaluation.split.heldout)[:50]
+    pd.testing.assert_frame_equal(shared.recommend(ids), separate.recommend(ids))
 
 
 def test_recommend_output_exclusion_and_fallback(evaluation):

@@ -103,7 +103,8 @@ def evaluate(
         "hybrid": hybrid,
         "popular": PopularRecommender().fit_data(data),
         "repurchase": RepurchaseRecommender().fit_data(data),
-        "als": AlsRecommender(params).fit_data(data),
+        # the plain-ALS baseline is the hybrid's own ALS component (same params, data and seed)
+        "als": AlsRecommender(params).with_factors(data, hybrid.user_factors, hybrid.item_factors),
     }
     if catalogue is None:
         catalogue = set(orders["product_id"].dropna().astype(str)) | set(events["product_id"].dropna().astype(str))
