@@ -141,7 +141,7 @@ def test_history_component_by_hand():
     # half-life 30 days: history(1, P1) = 1 + 0.5 = 1.5, history(1, P2) = 1.
     # repeat rates, prior 1: overall = 1 repeater / 3 (buyer, product) pairs = 1/3;
     #   P1: (1 + 1/3) / (1 + 1) = 2/3;  P2: (0 + 1/3) / (2 + 1) = 1/9.
-    # score = rr * (1 - exp(-history)): P1 = 2/3 * 0.776870 = 0.517913; P2 = 1/9 * 0.632121 = 0.070236
+    # rr * history: P1 = 2/3 * 1.5 = 1.0, P2 = 1/9 * 1 = 0.111111; divided by the row's best (1.0)
     orders = pd.DataFrame({
         "customer_id": np.array([1, 1, 1, 2], dtype=np.int64),
         "product_id": ["P1", "P1", "P2", "P2"],
@@ -156,8 +156,8 @@ def test_history_component_by_hand():
                                als_weight=0.0, popularity_weight=0.0)
     model = HybridRecommender(params).fit(build_interactions(orders, events, as_of), orders, as_of)
     recs = model.recommend([1], k=3).set_index("product_id")
-    assert recs.loc["P1", "score"] == pytest.approx(0.517913, abs=1e-6)
-    assert recs.loc["P2", "score"] == pytest.approx(0.070236, abs=1e-6)
+    assert recs.loc["P1", "score"] == pytest.approx(1.0, abs=1e-6)
+    assert recs.loc["P2", "score"] == pytest.approx(0.111111, abs=1e-6)
     assert list(recs.index[:2]) == ["P1", "P2"] and (recs["source"].iloc[:2] == "history").all()
     assert recs.loc["P3", "score"] == 0.0 and recs.loc["P3", "source"] == "popular"
 

@@ -72,9 +72,26 @@ class Recommender(ABC):
 
     @staticmethod
     def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Column indices and scores of the k best per row; ties go to the lower product id (stable sort)."""
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return order, np.take_along_axis(scores, order, axis=1)
+        """Column indices and scores of the k best per row; ties go to the lower product id.
+
+        Same answer as the first k of a stable full argsort, without sorting every row: the k-th best
+        score is found by partition, the columns above it plus the lowest-numbered ties at it are kept,
+        and only those k are sorted. A full sort of 5,000 products per customer was ~60 s of a 10M-event
+        evaluation (4x slower than this).
+        """
+        n_rows, n_cols = scores.shape
+        if k >= n_cols or np.isnan(scores).any():
+            order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            return order, np.take_along_axis(scores, order, axis=1)
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        better = scores > kth
+        ties = scores == kth
+        needed = k - better.sum(axis=1, keepdims=True)
+        keep = better | (ties & (np.cumsum(ties, axis=1) <= needed))
+        columns = np.nonzero(keep)[1].reshape(n_rows, k)  # ascending column order within each row
+        order = np.argsort(-np.take_along_axis(scores, columns, axis=1), axis=1, kind="stable")
+        columns = np.take_along_axis(columns, order, axis=1)
+        return columns, np.take_along_axis(scores, columns, axis=1)
 
     def recommend(
         self, customer_ids: Iterable[int] | np.ndarray | pd.Series, k: int = 10, exclude_purchased: bool = False

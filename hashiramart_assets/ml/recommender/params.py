@@ -16,7 +16,10 @@ from typing import Any
 class RecommenderParams:
     """ALS, history, popularity and blend settings; ``seed`` fixes ALS initialisation.
 
-    Defaults were chosen on generated data (seeds 7 and 11) by next-basket NDCG@10 of the holdout split.
+    Defaults were chosen on generated data by next-basket NDCG@10 of the holdout split, at four scales
+    (60k events over 120 days, 200k over 365 days, 2M and 10M over 365 days): the history half-life of a
+    year is the one setting that beats the repurchase baseline at all four (90 days loses at 10M:
+    0.2196 vs 0.2200). The half-life also sets the popularity ranking's recency (cold-start fallback).
     """
 
     # implicit ALS (discovery component)
@@ -25,7 +28,7 @@ class RecommenderParams:
     iterations: int = 15
     alpha: float = 2.0
     # own purchase history (re-buy component): frequency of purchase days x recency decay
-    history_half_life_days: float = 30.0
+    history_half_life_days: float = 365.0
     # smoothing of the per-product repeat rate (share of buyers who bought it on two or more days)
     repeat_prior: float = 5.0
     # blend: score = history_weight * history + als_weight * als + popularity_weight * popularity,
