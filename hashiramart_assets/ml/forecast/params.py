@@ -5,6 +5,13 @@ right-skewed. Backtest WAPE on generated data (GeneratorConfig(events=60_000, da
 category level tweedie 0.775, poisson 0.764, regression (L2) 0.794 (seasonal naive 0.940); product level
 tweedie 0.924, poisson 0.946, regression 0.970 (seasonal naive 1.117). Tweedie (variance power 1.2) is
 best or within noise of best at both grains, L2 is worst at both.
+
+Learning rate 0.1 with 150 trees and two threads (was 0.05, 300, one thread): the full graph at 10M
+events spent 447 s in the forecaster. Backtest (H=28, both grains) old vs new: 10M events WAPE 0.5604
+vs 0.5585, interval coverage 0.857 vs 0.861, 228 s vs 62 s; 2M events 0.5847 vs 0.5772 (36 s vs
+12 s); 200k events 0.798 vs 0.806, coverage 0.84 vs 0.79 (nominal 0.80); 60k events / 200 days
+0.8511 vs 0.8515. Seasonal naive: 0.704, 0.747, 1.098, 1.029. With ``deterministic`` and row-wise
+histograms a fixed thread count gives the same model on every run.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ class ForecasterParams:
 
     horizon: int = 28
     num_leaves: int = 31
-    learning_rate: float = 0.05
-    n_estimators: int = 300
+    learning_rate: float = 0.1
+    n_estimators: int = 150
     min_data_in_leaf: int = 20
     feature_fraction: float = 0.8
     lambda_l2: float = 1.0
@@ -30,7 +37,7 @@ class ForecasterParams:
     tweedie_variance_power: float = 1.2
     quantiles: tuple[float, float] = (0.1, 0.9)
     seed: int = 42
-    num_threads: int = 1  # small data on a shared machine: threads cost more than they give (see report)
+    num_threads: int = 2  # 1.6x faster than one thread at 1.5M training rows on 2 cores
 
     def __post_init__(self) -> None:
         if self.horizon < 1:
