@@ -82,6 +82,9 @@ def test_port_taken_while_stopped_gets_a_new_port(server):
     port = pg.status().port
     pg.stop()
     with socket.socket() as squatter:
+        # SO_REUSEADDR: the server's closed connections leave the port in TIME_WAIT, which would refuse a
+        # plain bind (a flaky "Address already in use"); a listener bound this way still blocks the server
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
         url = pg.ensure_running()
