@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hashiramart_assets.datagen import GeneratorConfig, generate  # noqa: E402
+from hashiramart_assets.landing import table_path  # noqa: E402
 from hashiramart_assets.ml.promotion import RECOMMENDER_RULE, baseline_failures  # noqa: E402
 from hashiramart_assets.ml.recommender.evaluate import evaluate  # noqa: E402
 from hashiramart_assets.ml.recommender.params import RecommenderParams  # noqa: E402
@@ -46,9 +47,8 @@ def run_scale(events: int, days: int, start: date, seed: int) -> dict[str, objec
     landing = Path(tempfile.mkdtemp(prefix="hm-bench-recq-", dir="/tmp"))
     try:
         generate(GeneratorConfig(events=events, days=days, start=start, seed=seed), landing)
-        orders, events_df = pd.read_parquet(landing / "orders"), pd.read_parquet(landing / "events")
-        customers = pd.read_parquet(landing / "customers.parquet")
-        products = pd.read_parquet(landing / "products.parquet")
+        orders, events_df = pd.read_parquet(landing / "orders"), pd.read_parquet(landing / "events")  # day folders
+        customers, products = (pd.read_parquet(table_path(landing, table)) for table in ("customers", "products"))
         for frame in (orders, events_df):
             frame["product_id"] = frame["product_id"].astype(str)
         started = time.perf_counter()
