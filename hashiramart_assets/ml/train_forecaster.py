@@ -59,7 +59,7 @@ def train_forecaster(
     """Backtest on the last horizon, train on everything, log with the LightGBM flavour, register, judge."""
     result = backtest(history, params)
     metrics = _numeric(result.metrics)
-    forecaster = forecast_model.train(history, params)
+    forecaster = forecast_model.train(history, params, calibration_from=result.forecaster)
     example = feature_frame_example(forecaster, history)
     with child_run(parent_run_id, "sales_forecaster", lineage.tags()) as run:
         log_params_json(params.to_dict())

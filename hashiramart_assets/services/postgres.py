@@ -34,6 +34,25 @@ USER = "hashiramart"
 DATABASE = "hashiramart"
 UNPRIVILEGED_USER = "nobody"
 START_TIMEOUT_S = 60
+# Server settings for a single-user analytics warehouse that is rebuilt from the lake, passed at every start.
+# PostgreSQL's defaults suit many small transactions on a small machine; here one session COPYs 10M rows and
+# dbt sorts and aggregates them. Measured at 10M events (benchmarks/reports/full_graph.md): see the note there.
+# * work_mem / maintenance_work_mem: dbt's unique tests and marts hash and sort millions of rows; at 4 MB
+#   they spill to disk. maintenance_work_mem is for the index builds of the incremental marts.
+# * max_wal_size: a 10M-row load otherwise forces a checkpoint every 1 GB of WAL.
+# * wal_level=minimal (needs max_wal_senders=0): a table created or emptied in the same transaction as its
+#   COPY is written once, not also to the WAL. No replication or archiving here; crash safety is unchanged.
+# * synchronous_commit=off: a crash may lose the last few hundred milliseconds of commits, never
+#   consistency; the loads re-run idempotently. fsync stays on.
+SERVER_SETTINGS = {
+    "shared_buffers": "256MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "4GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "synchronous_commit": "off",
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,10 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _settings_args() -> str:
+    return " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
 
 
 def _url(port: int, database: str = DATABASE) -> str:
@@ -277,8 +300,9 @@ class EmbeddedPostgres:
         for attempt in (1, 2):  # a second try only if someone took the port between our check and bind
             port = self._choose_port()
             since = self.log_file.stat().st_size if self.log_file.exists() else 0
+            options = f"-h 127.0.0.1 -p {port} -k {self.data_dir} {_settings_args()}"
             args = [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                    "-o", f"-h 127.0.0.1 -p {port} -k {self.data_dir}", "-w", "-t", str(START_TIMEOUT_S), "start"]
+                    "-o", options, "-w", "-t", str(START_TIMEOUT_S), "start"]
             try:
                 result = self._run(args, user, timeout=START_TIMEOUT_S + 30)
             except subprocess.TimeoutExpired:

@@ -1,6 +1,9 @@
 """Lake -> Postgres: COPY whole tables or whole days, idempotently (a re-load replaces, never duplicates).
 
 Why COPY through psycopg2: row inserts are two orders of magnitude slower for millions of lines.
+Why the CSV is written by pyarrow: pandas' ``to_csv`` formats cell by cell in Python and was ~35 s of
+the 76 s that loading 10M raw events took (benchmarks/reports/full_graph.md); Arrow's C++ writer is
+many times faster and keeps the same meaning: NULL is an unquoted empty field, an empty string ``""``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 import psycopg2
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import sqlalchemy
 
 PG_TYPES = {
@@ -53,14 +59,29 @@ def _ddl(schema: str, table: str, df: pd.DataFrame) -> str:
     )
 
 
+def _csv_ready(df: pd.DataFrame) -> pa.Table:
+    """The frame as an Arrow table whose every column the CSV writer can render as Postgres reads it.
+
+    Dictionary (pandas category) columns become plain values; timestamps become microseconds, what a
+    Postgres ``timestamp`` keeps (the lake already stores microseconds, so nothing is rounded away).
+    """
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_timestamp(column.type):
+            column = pc.cast(column, pa.timestamp("us", column.type.tz), safe=False)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
 def _copy(cursor: psycopg2.extensions.cursor, schema: str, table: str, df: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    df.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
+    buffer = io.BytesIO()
+    pa_csv.write_csv(_csv_ready(df), buffer, pa_csv.WriteOptions(include_header=False))
     buffer.seek(0)
     columns = ", ".join(f'"{c}"' for c in df.columns)
-    cursor.copy_expert(
-        f'copy "{schema}"."{table}" ({columns}) from stdin with (format csv, null \'\\N\')', buffer
-    )
+    cursor.copy_expert(f'copy "{schema}"."{table}" ({columns}) from stdin with (format csv)', buffer)
 
 
 def replace_table(url: str, schema: str, table: str, df: pd.DataFrame) -> int:

@@ -59,6 +59,9 @@ def test_lifecycle_reuse_and_persistence(server):
     url = pg.ensure_running()
     assert url.startswith("postgresql+psycopg2://hashiramart@127.0.0.1:") and url.endswith("/hashiramart")
     assert _scalar(url, "select 1") == 1
+    # the warehouse settings reach the server (the defaults would be 4MB, replica, on)
+    assert [_scalar(url, f"show {name}") for name in ("work_mem", "wal_level", "synchronous_commit")] == \
+        ["64MB", "minimal", "off"]
     first = pg.status()
     assert first.running and first.pid and first.url == url and first.embedded
     assert pg.ensure_running() == url and pg.status().pid == first.pid  # reused, not restarted

@@ -120,6 +120,41 @@ def test_same_seed_same_data_identical_predictions(forecaster: SalesForecaster, 
     pd.testing.assert_frame_equal(predict(forecaster, categories), predict(again, categories), check_exact=True)
 
 
+def test_final_model_reuses_the_backtests_calibration_models(categories: pd.DataFrame,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backtest's quantile models are the calibration fits of the final model: same margin, 2 fits fewer."""
+    from hashiramart_assets.ml.forecast import model as forecast_model
+
+    fits = []
+    real_fit = forecast_model._fit
+    monkeypatch.setattr(forecast_model, "_fit", lambda *a: fits.append(a[0]["objective"]) or real_fit(*a))
+    result = backtest(categories, FAST)
+    assert result.forecaster is not None and len(fits) == 5  # 2 calibration quantile fits + point + 2 quantile
+    fits.clear()
+    fresh = train(categories, FAST)
+    assert fits == ["quantile", "quantile", "tweedie", "quantile", "quantile"]
+    fits.clear()
+    reused = train(categories, FAST, calibration_from=result.forecaster)
+    assert fits == ["tweedie", "quantile", "quantile"]
+    assert fresh.interval_scale > 0 and reused.interval_scale == fresh.interval_scale
+    pd.testing.assert_frame_equal(predict(reused, categories), predict(fresh, categories))
+    # a series that is new in the last days (a product launch) gets the next code; the rest keep theirs
+    last = categories.loc[categories["date"] > categories["date"].max() - pd.Timedelta(days=10)]
+    launched = pd.concat([categories, last.loc[last["series_id"] == last["series_id"].iloc[0]]
+                          .assign(series_id="category:Launched")], ignore_index=True)
+    window = backtest(launched, FAST)
+    assert "category:Launched" not in window.forecaster.series_codes
+    fits.clear()
+    with_launch = train(launched, FAST, calibration_from=window.forecaster)
+    assert fits == ["tweedie", "quantile", "quantile"]
+    old_codes = window.forecaster.series_codes
+    assert with_launch.series_codes == {**old_codes, "category:Launched": len(old_codes)}
+    # a forecaster of other rows (here: other parameters) is not reused
+    fits.clear()
+    other = train(categories, FAST, calibration_from=train(categories.loc[categories["date"] < "2025-05-01"], FAST))
+    assert fits.count("quantile") == 4 + 4 and other.interval_scale == fresh.interval_scale  # inner + outer train
+
+
 def test_mlflow_lightgbm_flavour_round_trip(forecaster: SalesForecaster, categories: pd.DataFrame,
                                            tmp_path: Path) -> None:
     example = feature_frame_example(forecaster, categories)

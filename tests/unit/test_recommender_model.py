@@ -95,6 +95,10 @@ def test_same_seed_same_recommendations_and_metrics(sample, evaluation):
     u1, i1 = fit_als(data.weights, RecommenderParams())
     u2, i2 = fit_als(data.weights, RecommenderParams())
     assert np.array_equal(u1, u2) and np.array_equal(i1, i2)
+    # whatever the solver's thread count: the solves of a half-step are independent of each other
+    for threads in (1, 3):
+        u_t, i_t = fit_als(data.weights, RecommenderParams(), num_threads=threads)
+        assert np.array_equal(u1, u_t) and np.array_equal(i1, i_t)
     u3, _ = fit_als(data.weights, RecommenderParams(seed=1))
     assert not np.array_equal(u1, u3)
 

@@ -19,7 +19,7 @@ from hashiramart_assets.ml.forecast.columns import DATE, IMPUTED, OPEN, SALES, S
 from hashiramart_assets.ml.forecast.history import ensure_history
 from hashiramart_assets.ml.forecast.loading import load_sales_history
 from hashiramart_assets.ml.forecast.metrics import interval_coverage, mape_nonzero, rmse, rmspe, wape
-from hashiramart_assets.ml.forecast.model import COVARIATES, predict, train
+from hashiramart_assets.ml.forecast.model import COVARIATES, SalesForecaster, predict, train
 from hashiramart_assets.ml.forecast.params import ForecasterParams
 
 # Beyond the test window and one horizon of lags, the model needs some days to learn from.
@@ -32,11 +32,13 @@ POINT_METRICS = {"wape": wape, "rmse": rmse, "rmspe": rmspe, "mape_nonzero": map
 class BacktestResult:
     """``metrics``: exactly the agreed flat dict (scores, n_series, n_eval_points, horizon, train_end);
     ``predictions``: one row per evaluated series-day; ``details``: extra counts (training rows, series
-    that appear only in the test window and so could not be forecast)."""
+    that appear only in the test window and so could not be forecast); ``forecaster``: the model trained
+    on the days before the window (its quantile models can calibrate the final model, see ``train``)."""
 
     metrics: dict[str, float | int | str]
     predictions: pd.DataFrame
     details: dict[str, int]
+    forecaster: SalesForecaster | None = None
 
 
 def required_days(horizon: int) -> int:
@@ -95,7 +97,7 @@ def backtest(history: pd.DataFrame, params: ForecasterParams | None = None) -> B
         "n_train_rows": forecaster.n_train_rows,
     }
     columns = [SERIES, DATE, "actual", "forecast", "lower", "upper", "baseline", *COVARIATES]
-    return BacktestResult(metrics=metrics, predictions=evaluated[columns], details=details)
+    return BacktestResult(metrics=metrics, predictions=evaluated[columns], details=details, forecaster=forecaster)
 
 
 def _json_number(value: object) -> object:

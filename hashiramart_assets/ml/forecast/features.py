@@ -73,18 +73,23 @@ def rolling(values: np.ndarray, pos: np.ndarray, window: int, min_periods: int) 
     """NaN-aware (mean, std) over the last ``window`` rows of each series, ending at the row itself.
 
     Prefix sums make it O(n) for any window; the difference of two prefix sums only involves rows up to
-    the current one, so later values can never leak in.
+    the current one, so later values can never leak in. The sums restart at each series' first row, so
+    a row's value depends on its own series' past only, bit for bit: a history cut at any day gives the
+    same features for the rows it keeps (what lets ``train`` reuse the backtest's models, see model.py).
     """
     valid = ~np.isnan(values)
     x = np.where(valid, values, 0.0)
-    csum = np.concatenate([[0.0], np.cumsum(x)])
-    csq = np.concatenate([[0.0], np.cumsum(x * x)])
-    ccount = np.concatenate([[0], np.cumsum(valid)])
+    series = np.cumsum(pos == 0)
+    sums = pd.DataFrame({"x": x, "xx": x * x}).groupby(series, sort=False).cumsum()
+    csum, csq = sums["x"].to_numpy(), sums["xx"].to_numpy()
+    ccount = np.cumsum(valid)  # integers: exact whatever came before
     idx = np.arange(len(values))
-    start = idx - np.minimum(pos, window - 1)
-    count = ccount[idx + 1] - ccount[start]
-    total = csum[idx + 1] - csum[start]
-    squares = csq[idx + 1] - csq[start]
+    back = np.minimum(pos, window - 1)  # the window covers rows idx - back .. idx
+    inner = back < pos  # the window starts after the series' first row: subtract the sums before it
+    before = np.where(inner, idx - back - 1, 0)
+    count = ccount[idx] - np.where(back < idx, ccount[np.maximum(idx - back - 1, 0)], 0)
+    total = csum[idx] - np.where(inner, csum[before], 0.0)
+    squares = csq[idx] - np.where(inner, csq[before], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
         var = np.maximum(squares / count - mean * mean, 0.0) * count / np.maximum(count - 1, 1)

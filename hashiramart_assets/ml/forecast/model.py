@@ -87,11 +87,27 @@ def _fit(params: dict, data: lgb.Dataset, rounds: int) -> lgb.Booster:
     return lgb.train(params, data, num_boost_round=rounds)
 
 
-def train(history: pd.DataFrame, params: ForecasterParams | None = None) -> SalesForecaster:
-    """Fit the point model and the two quantile models on every usable row of ``history``."""
+def series_codes(series: pd.Series, start_from: dict[str, int] | None = None) -> dict[str, int]:
+    """Integer code of each series (the model's categorical feature): sorted names, or after ``start_from``'s."""
+    codes = dict(start_from or {})
+    for name in sorted(series.unique()):
+        codes.setdefault(name, len(codes))
+    return codes
+
+
+def train(history: pd.DataFrame, params: ForecasterParams | None = None,
+          calibration_from: SalesForecaster | None = None) -> SalesForecaster:
+    """Fit the point model and the two quantile models on every usable row of ``history``.
+
+    ``calibration_from``: a forecaster trained on this history up to its last ``horizon`` days (the
+    backtest's). Its quantile models were fitted on exactly the rows the calibration would fit them on,
+    so they are reused when that holds (same parameters, cut-off day and row count): 2 of the 8 LightGBM
+    fits of a backtest + train, ~27 s at 10M events. Series codes then continue its numbering, so the
+    rows it saw keep their codes when series are new in the last days (40 new products at 10M events).
+    """
     params = params or ForecasterParams()
     history = ensure_history(history)
-    codes = {series: i for i, series in enumerate(sorted(history[SERIES].unique()))}
+    codes = series_codes(history[SERIES], calibration_from.series_codes if calibration_from else None)
     features = build_features(history, params.horizon, codes)
     mask = training_mask(history, params.horizon)
     if not mask.any():
@@ -101,7 +117,14 @@ def train(history: pd.DataFrame, params: ForecasterParams | None = None) -> Sale
     x, y = features.loc[mask], history.loc[mask, SALES].to_numpy("float64")
     low, high = params.quantiles
     dates = history.loc[mask, DATE]
-    scale = interval_scale(params, x, y, (dates > dates.max() - pd.Timedelta(days=params.horizon)).to_numpy())
+    cutoff = dates.max() - pd.Timedelta(days=params.horizon)
+    calibration = (dates > cutoff).to_numpy()
+    prefit = None
+    if (calibration_from is not None and calibration_from.params == params
+            and calibration_from.train_end == cutoff
+            and calibration_from.n_train_rows == int((~calibration).sum())):
+        prefit = (calibration_from.lower, calibration_from.upper)
+    scale = interval_scale(params, x, y, calibration, prefit)
     data = _dataset(x, y)
     return SalesForecaster(
         params=params,
@@ -118,21 +141,25 @@ def train(history: pd.DataFrame, params: ForecasterParams | None = None) -> Sale
 MIN_CALIBRATION_ROWS = 30
 
 
-def interval_scale(params: ForecasterParams, x: pd.DataFrame, y: np.ndarray, calibration: np.ndarray) -> float:
+def interval_scale(params: ForecasterParams, x: pd.DataFrame, y: np.ndarray, calibration: np.ndarray,
+                   prefit: tuple[lgb.Booster, lgb.Booster] | None = None) -> float:
     """Conformal margin from the held-back ``calibration`` rows (0.0 when there are too few rows to judge).
 
     Score of a row: max(lower - y, y - upper) / max(upper - lower, 1e-6); the margin is the score's
     ceil((n + 1) * coverage) / n empirical quantile, coverage = high - low quantile (0.8 for 0.1..0.9).
+    ``prefit``: (lower, upper) quantile models already fitted on the rows before ``calibration``.
     """
     n = int(calibration.sum())
     if n < MIN_CALIBRATION_ROWS or calibration.all():
         return 0.0
     low, high = params.quantiles
-    fit_x, fit_y = x.loc[~calibration], y[~calibration]
     cal_x, cal_y = x.loc[calibration], y[calibration]
-    data = _dataset(fit_x, fit_y)
-    lower = np.clip(_fit(params.lightgbm_params("quantile", low), data, params.n_estimators).predict(cal_x), 0.0, None)
-    upper = np.clip(_fit(params.lightgbm_params("quantile", high), data, params.n_estimators).predict(cal_x), 0.0, None)
+    if prefit is None:
+        data = _dataset(x.loc[~calibration], y[~calibration])
+        prefit = (_fit(params.lightgbm_params("quantile", low), data, params.n_estimators),
+                  _fit(params.lightgbm_params("quantile", high), data, params.n_estimators))
+    lower = np.clip(prefit[0].predict(cal_x), 0.0, None)
+    upper = np.clip(prefit[1].predict(cal_x), 0.0, None)
     lower, upper = np.minimum(lower, upper), np.maximum(lower, upper)
     width = np.maximum(upper - lower, 1e-6)
     scores = np.maximum(lower - cal_y, cal_y - upper) / width

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from hashiramart_assets.ml.recommender.als import fit_als
-from hashiramart_assets.ml.recommender.base import ALS, HISTORY, POPULAR, Recommender
+from hashiramart_assets.ml.recommender.base import ALS, HISTORY, POPULAR, Recommender, SourcesAt
 from hashiramart_assets.ml.recommender.data import TrainingData
 from hashiramart_assets.ml.recommender.params import RecommenderParams
 
@@ -22,9 +22,9 @@ class PopularRecommender(Recommender):
         self.data = data
         return self
 
-    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
         scores = np.tile(self._fallback_scores(), (len(rows), 1))
-        return scores, np.full(scores.shape, POPULAR)
+        return scores, lambda items: np.full(items.shape, POPULAR)
 
 
 class RepurchaseRecommender(Recommender):
@@ -34,11 +34,11 @@ class RepurchaseRecommender(Recommender):
         self.data = data
         return self
 
-    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
         days = self.fitted.purchase_days[rows].toarray()
         # popularity (in [0, 1]) only breaks ties between equally often bought products and fills up
         scores = days + 0.5 * self._fallback_scores()
-        return scores, np.where(days > 0, HISTORY, POPULAR)
+        return scores, lambda items: np.where(np.take_along_axis(days, items, axis=1) > 0, HISTORY, POPULAR)
 
 
 class AlsRecommender(Recommender):
@@ -65,7 +65,7 @@ class AlsRecommender(Recommender):
         self.user_factors, self.item_factors = user_factors, item_factors
         return self
 
-    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
         assert self.user_factors is not None and self.item_factors is not None
         scores = (self.user_factors[rows] @ self.item_factors.T).astype(np.float64)
-        return scores, np.full(scores.shape, ALS)
+        return scores, lambda items: np.full(items.shape, ALS)

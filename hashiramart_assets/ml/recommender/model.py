@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from hashiramart_assets.ml.recommender.als import fit_als
-from hashiramart_assets.ml.recommender.base import ALS, HISTORY, POPULAR, Recommender
+from hashiramart_assets.ml.recommender.base import ALS, HISTORY, POPULAR, Recommender, SourcesAt
 from hashiramart_assets.ml.recommender.data import TrainingData, build_training_data
 from hashiramart_assets.ml.recommender.interactions import (
     DEFAULT_WEIGHTS,
@@ -89,12 +89,17 @@ class HybridRecommender(Recommender):
         popularity = np.broadcast_to(self._fallback_scores(), history.shape)
         return history, als, popularity
 
-    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
         p = self.params
-        history, als, popularity = self.component_scores(rows)
-        parts = np.stack([p.history_weight * history, p.als_weight * als, p.popularity_weight * popularity])
-        sources = np.argmax(parts, axis=0)
-        scores = parts.sum(axis=0)
-        sources = np.where(parts.max(axis=0) > 0, sources, POPULAR)
-        assert (HISTORY, ALS, POPULAR) == (0, 1, 2)  # order of ``parts``
-        return scores, sources
+        history, als, _ = self.component_scores(rows)
+        history, als = p.history_weight * history, p.als_weight * als
+        popularity = p.popularity_weight * self._fallback_scores()  # one row, the same for every customer
+        scores = history + als + popularity  # (history + als) + popularity, as a sum over stacked parts
+
+        def sources_at(items: np.ndarray) -> np.ndarray:
+            parts = np.stack([np.take_along_axis(history, items, axis=1), np.take_along_axis(als, items, axis=1),
+                              popularity[items]])
+            assert (HISTORY, ALS, POPULAR) == (0, 1, 2)  # order of ``parts``
+            return np.where(parts.max(axis=0) > 0, np.argmax(parts, axis=0), POPULAR)
+
+        return scores, sources_at
