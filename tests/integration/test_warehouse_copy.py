@@ -66,6 +66,12 @@ def test_days_replace_without_duplicates(url):
 
     assert replace_days(url, "copytest", "events", [day("2025-01-01", 3), day("2025-01-02", 2)], "event_ts") == {
         "2025-01-01": 3, "2025-01-02": 2}
-    replace_days(url, "copytest", "events", [day("2025-01-02", 4)], "event_ts")  # a re-load of one day
+    # a new table is loaded frozen, indexed after the load and analysed at once (planner statistics for dbt)
+    assert _rows(url, "select n_live_tup, last_analyze is not null from pg_stat_user_tables "
+                      "where schemaname = 'copytest' and relname = 'events'") == [(5, True)]
+    assert _rows(url, "select indexname from pg_indexes where schemaname = 'copytest' and tablename = 'events'") \
+        == [("events_event_ts_idx",)]
+    # a re-load of one day into the existing table (a plain COPY: FREEZE would be refused there)
+    replace_days(url, "copytest", "events", [day("2025-01-02", 4)], "event_ts")
     counts = _rows(url, "select event_ts::date::text, count(*) from copytest.events group by 1 order by 1")
     assert counts == [("2025-01-01", 3), ("2025-01-02", 4)]

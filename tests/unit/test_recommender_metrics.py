@@ -59,3 +59,43 @@ def test_novelty():
     buyers = {"a": 3, "b": 1}
     assert m.novelty([["a", "b"], ["c"]], buyers, 3, 10) == pytest.approx(1.0)
     assert m.novelty([["c"]], buyers, 3, 10) == pytest.approx(-math.log2(1 / 4))
+
+
+def test_frame_metrics_equal_the_list_functions_on_random_lists():
+    """per_customer_at_k / coverage_and_novelty give what the per-list functions give, customer by customer."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    products = [f"p{i}" for i in range(40)]
+    lists, relevant, rows = {}, {}, []
+    for customer in range(300):
+        length = int(rng.integers(0, 15))  # some lists shorter than k, some empty, some longer
+        lists[customer] = list(rng.choice(products, size=length, replace=False))
+        relevant[customer] = set(rng.choice(products, size=int(rng.integers(1, 12)), replace=False))
+        rows += [(customer, rank, item) for rank, item in enumerate(lists[customer], start=1)]
+    recommended = pd.DataFrame(rows, columns=["customer_id", "rank", "product_id"]).sample(frac=1, random_state=1)
+    for k in (1, 5, 10):
+        table = m.per_customer_at_k(recommended, m.relevant_pairs(relevant), k).set_index("customer_id")
+        assert list(table.index) == list(relevant)
+        for customer, rel in relevant.items():
+            got = table.loc[customer]
+            want = (m.precision_at_k(lists[customer], rel, k), m.recall_at_k(lists[customer], rel, k),
+                    m.ndcg_at_k(lists[customer], rel, k), m.average_precision_at_k(lists[customer], rel, k))
+            assert tuple(got[["precision", "recall", "ndcg", "map"]]) == pytest.approx(want, abs=1e-12)
+        buyers = {p: int(rng.integers(0, 50)) for p in products[:30]}  # p30.. never bought
+        catalogue = set(products) | {"not-shown"}
+        coverage, novelty = m.coverage_and_novelty(recommended, catalogue, pd.Series(buyers), 60, k)
+        assert coverage == pytest.approx(m.catalogue_coverage(lists.values(), catalogue, k))
+        assert novelty == pytest.approx(m.novelty(lists.values(), buyers, 60, k), abs=1e-12)
+
+
+def test_frame_metrics_on_the_worked_example():
+    import pandas as pd
+
+    recommended = pd.DataFrame({"customer_id": 7, "rank": [1, 2, 3, 4], "product_id": RECS})
+    table = m.per_customer_at_k(recommended, m.relevant_pairs({7: RELEVANT, 8: {"a"}}), 4)
+    # customer 7: the hand-worked values above; customer 8 has no recommendations: all zero
+    assert table.loc[0, ["precision", "recall", "ndcg", "map"]].tolist() == pytest.approx([0.5, 2 / 3, 0.49819, 1 / 3],
+                                                                                         abs=1e-5)
+    assert table.loc[1, ["precision", "recall", "ndcg", "map"]].tolist() == [0.0, 0.0, 0.0, 0.0]

@@ -35,7 +35,7 @@ from hashiramart_assets.ml.recommender.split import HoldoutSplit, holdout_split
 
 MODES = {"rebuy": "", "discovery": "_discovery"}
 PREFIXES = {"hybrid": "", "popular": "baseline_popular_", "repurchase": "baseline_repurchase_", "als": "baseline_als_"}
-PER_CUSTOMER = ("precision", "recall", "ndcg", "map")
+PER_CUSTOMER = m.PER_CUSTOMER
 
 
 @dataclass(frozen=True)
@@ -47,36 +47,25 @@ class Evaluation:
     n_customers: dict[str, int]  # customers scored per mode (discovery skips those with nothing new)
 
 
-def _per_customer(recommended: list[str], relevant: set[str], k: int) -> dict[str, float]:
-    return {
-        "precision": m.precision_at_k(recommended, relevant, k),
-        "recall": m.recall_at_k(recommended, relevant, k),
-        "ndcg": m.ndcg_at_k(recommended, relevant, k),
-        "map": m.average_precision_at_k(recommended, relevant, k),
-    }
-
-
-def score_lists(
-    lists: dict[int, list[str]],
-    relevant: dict[int, set[str]],
+def score_recommendations(
+    recommended: pd.DataFrame,
+    relevant: pd.DataFrame,
     k: int,
     catalogue: Collection[str],
-    buyers: dict[str, int],
+    buyers: pd.Series,
     n_users: int,
 ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Mean metrics over the customers in ``relevant`` and the per-customer table behind them."""
-    rows = [{"customer_id": c, **_per_customer(lists.get(c, []), rel, k)} for c, rel in relevant.items()]
-    table = pd.DataFrame(rows, columns=["customer_id", *PER_CUSTOMER])
-    shown = [lists.get(c, []) for c in relevant]
+    """Mean metrics over the customers in ``relevant`` (pairs) and the per-customer table behind them."""
+    table = m.per_customer_at_k(recommended, relevant, k)
+    return _summary(table, recommended, k, catalogue, buyers, n_users), table
+
+
+def _summary(table: pd.DataFrame, recommended: pd.DataFrame, k: int, catalogue: Collection[str],
+             buyers: pd.Series, n_users: int) -> dict[str, float]:
     summary = {f"{name}_at_{k}": float(table[name].mean()) if len(table) else 0.0 for name in PER_CUSTOMER}
-    summary["coverage"] = m.catalogue_coverage(shown, catalogue, k)
-    summary["novelty"] = m.novelty(shown, buyers, n_users, k)
-    return summary, table
-
-
-def _lists(model: Recommender, customers: list[int], k: int, exclude_purchased: bool) -> dict[int, list[str]]:
-    recs = model.recommend(customers, k=k, exclude_purchased=exclude_purchased)
-    return {int(c): list(g) for c, g in recs.groupby("customer_id", sort=False)["product_id"]}
+    shown = recommended[recommended["customer_id"].isin(table["customer_id"])]
+    summary["coverage"], summary["novelty"] = m.coverage_and_novelty(shown, catalogue, buyers, n_users, k)
+    return summary
 
 
 def evaluate(
@@ -111,7 +100,7 @@ def evaluate(
     bought = purchase_lines(split.train_orders)
     train_bought = {int(c): set(map(str, g)) for c, g in bought.groupby("customer_id")["product_id"]}
     buyers = bought.groupby("product_id")["customer_id"].nunique()
-    buyers_map = {str(p): int(n) for p, n in buyers.items()}
+    buyers.index = buyers.index.astype(str)
     n_users = int(bought["customer_id"].nunique())
     relevant = {
         "rebuy": split.heldout,
@@ -126,17 +115,15 @@ def evaluate(
     for mode, suffix in MODES.items():
         targets = relevant[mode]
         counts[mode] = len(targets)
+        pairs = m.relevant_pairs(targets)
         for name, model in models.items():
-            lists = _lists(model, list(targets), k, exclude_purchased=mode == "discovery")
-            summary, table = score_lists(lists, targets, k, catalogue, buyers_map, n_users)
+            recs = model.recommend(list(targets), k=k, exclude_purchased=mode == "discovery")
+            recs["product_id"] = recs["product_id"].astype(str)
+            summary, table = score_recommendations(recs, pairs, k, catalogue, buyers, n_users)
             metrics.update({f"{PREFIXES[name]}{key}{suffix}": value for key, value in summary.items()})
             table["segment"] = table["customer_id"].map(segment_of).fillna("unknown").astype(str)
             for segment, group in table.groupby("segment", sort=True):
-                seg_summary, _ = score_lists(
-                    {c: lists.get(c, []) for c in group["customer_id"]},
-                    {c: targets[c] for c in group["customer_id"]},
-                    k, catalogue, buyers_map, n_users,
-                )
+                seg_summary = _summary(group, recs, k, catalogue, buyers, n_users)
                 segment_rows.append(
                     {"segment": segment, "mode": mode, "model": name, **seg_summary, "n_customers": len(group)}
                 )

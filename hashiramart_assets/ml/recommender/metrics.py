@@ -8,6 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
+import numpy as np
+import pandas as pd
+
 
 def precision_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
     """Hits in the top k divided by k (a short list is not rewarded for being short)."""
@@ -63,3 +66,58 @@ def novelty(lists: Iterable[Sequence[str]], buyers: Mapping[str, int], n_users: 
             total += -math.log2((buyers.get(item, 0) + 1) / (n_users + 1))
             count += 1
     return total / count if count else 0.0
+
+
+PER_CUSTOMER = ("precision", "recall", "ndcg", "map")
+
+
+def relevant_pairs(relevant: Mapping[int, Collection[str]]) -> pd.DataFrame:
+    """(customer_id, product_id) rows of a customer -> relevant products mapping, customers in its order."""
+    customers = list(relevant)
+    sizes = [len(relevant[c]) for c in customers]
+    return pd.DataFrame({
+        "customer_id": np.repeat(np.asarray(customers, dtype=np.int64), sizes),
+        "product_id": pd.array([p for c in customers for p in relevant[c]], dtype=object),
+    })
+
+
+def per_customer_at_k(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -> pd.DataFrame:
+    """precision, recall, ndcg and map at k for each customer of ``relevant`` (in its order), all at once.
+
+    ``recommended``: customer_id, rank (1 = first), product_id; ``relevant``: customer_id, product_id.
+    The same numbers as the list functions above (a test compares them on random lists), without a
+    Python loop per customer: the evaluation at 10M events scores 8 x ~45k lists, ~15 s that way.
+    Customers with relevant products but no recommendations score 0.
+    """
+    rel = relevant[["customer_id", "product_id"]].drop_duplicates()
+    customers = pd.unique(rel["customer_id"].to_numpy())
+    n_relevant = rel.groupby("customer_id", sort=False).size().reindex(customers).to_numpy()
+    top = recommended.loc[recommended["rank"] <= k, ["customer_id", "rank", "product_id"]]
+    hits = top.merge(rel, on=["customer_id", "product_id"], how="inner").sort_values(["customer_id", "rank"])
+    rank = hits["rank"].to_numpy(np.float64)
+    nth_hit = hits.groupby("customer_id", sort=False).cumcount().to_numpy() + 1.0
+    per_hit = pd.DataFrame({"customer_id": hits["customer_id"].to_numpy(), "hits": 1.0,
+                            "gain": 1.0 / np.log2(rank + 1.0), "precision_at_hit": nth_hit / rank})
+    sums = per_hit.groupby("customer_id", sort=False).sum().reindex(customers, fill_value=0.0)
+    ideal = np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))  # ideal[j - 1]: DCG of j hits at the top
+    best = np.minimum(k, n_relevant)
+    out = pd.DataFrame({
+        "customer_id": customers,
+        "precision": sums["hits"].to_numpy() / k,
+        "recall": sums["hits"].to_numpy() / n_relevant,
+        "ndcg": sums["gain"].to_numpy() / ideal[best - 1],
+        "map": sums["precision_at_hit"].to_numpy() / best,
+    })
+    return out
+
+
+def coverage_and_novelty(recommended: pd.DataFrame, catalogue: Collection[str], buyers: pd.Series, n_users: int,
+                         k: int) -> tuple[float, float]:
+    """``catalogue_coverage`` and ``novelty`` of a recommendations frame (``buyers``: train buyers per product)."""
+    top = recommended.loc[recommended["rank"] <= k, "product_id"].astype(str)
+    shown = set(top.unique())
+    coverage = len(shown & set(catalogue)) / len(catalogue) if catalogue else 0.0
+    if top.empty:
+        return coverage, 0.0
+    counts = top.map(buyers).fillna(0).to_numpy(np.float64)
+    return coverage, float(np.mean(-np.log2((counts + 1) / (n_users + 1))))
