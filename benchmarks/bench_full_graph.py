@@ -56,6 +56,16 @@ NOT_EMBEDDED = ("HASHIRAMART_POSTGRES_URL", "HASHIRAMART_LAKE_URI", "HASHIRAMART
                 "HASHIRAMART_MLFLOW_ARTIFACTS", "HASHIRAMART_PARTITIONS_START", "AWS_ENDPOINT_URL")
 
 
+# Earlier runs of this benchmark at 10M events (same machine, quiet), newest last: what changed and what it gave.
+HISTORY = [
+    ("42a310d", "1112.8 s, FAILED", "first run: the recommender lost to the repurchase baseline (no champion), "
+     "forecaster 447 s, 62 s of per-day planned events"),
+    ("b394bf7", "674.7 s", "history component fixed, top-k by partition, forecaster 150 trees at lr 0.1 on 2 "
+     "threads, one partition-subset planned event per asset"),
+    ("65b1ecd", "639.3 s", "the same code again: run-to-run spread (dbt 67.9 vs 88.5 s, raw 63.0 vs 69.9 s)"),
+]
+
+
 def stage_of(step_key: str) -> str:
     if step_key in BATCH_OUTPUTS:
         return "batch outputs"
@@ -207,6 +217,10 @@ def write_report(result: dict[str, object], name: str) -> None:
         "asset and day before, 62 s for a year), independent of the data volume.",
         f"`{OUTSIDE_STEPS}`: the rest of the materialize wall time outside",
         "steps (Python and Dagster start-up, loading the definitions, resource init, event writes between steps).",
+        "",
+        "Earlier runs (commit, total, what changed):",
+        "",
+        *[f"- {commit}: {total}: {what}" for commit, total, what in HISTORY],
         "",
         "| run | status | planning s + run s | step | stage | status | s |",
         "|---|---|---:|---|---|---|---:|",

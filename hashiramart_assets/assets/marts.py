@@ -4,24 +4,27 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import sqlalchemy
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 from dbt.version import __version__ as DBT_CORE_VERSION
 from packaging import version
 
 from hashiramart_assets.automation import EAGER, FRESHNESS
+from hashiramart_assets.resources.dbt_stdout import read_ahead
 from hashiramart_assets.resources.postgres import PostgresResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+KEEP_RUN_TARGETS = 10  # dbt target folders of the latest invocations kept for inspection (run_results, logs)
 
 
 class HashiraMartTranslator(DagsterDbtTranslator):
@@ -87,21 +90,41 @@ def build_dbt_assets(partitions_def: dg.TimeWindowPartitionsDefinition) -> dg.As
         os.environ.update(dbt_env(postgres.get_url()))
         window = context.partition_time_window
         dbt_vars = {"start_date": window.start.date().isoformat(), "end_date": window.end.date().isoformat()}
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        try:
+            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        finally:
+            prune_run_targets(DBT_PROJECT_DIR / "target", context.op_execution_context.op.name)
 
     return hashiramart_dbt
 
 
+def prune_run_targets(target_dir: Path, op_name: str, keep: int = KEEP_RUN_TARGETS) -> list[Path]:
+    """Remove all but the ``keep`` newest per-invocation target folders (``<op>-<run>-<id>``) of an op.
+
+    Why: dagster-dbt gives every invocation its own target folder (manifest, run_results, dbt.log,
+    compiled SQL: ~2 MB each) and never removes one; a sensor-driven platform piles up thousands.
+    """
+    folders = sorted((p for p in target_dir.glob(f"{op_name}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    removed = folders[:-keep] if keep > 0 else folders
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 class HashiraMartDbtCli(DbtCliResource):
-    """DbtCliResource that knows its dbt's version instead of asking it.
+    """DbtCliResource that knows its dbt's version instead of asking it, and reads dbt's output ahead.
 
     dagster-dbt runs `dbt --version` (a whole dbt start-up, ~2 s) in every run to learn the engine's
     version; our executable is this environment's dbt-core (DBT_EXECUTABLE), already imported here.
+    ``cli`` drains dbt's output in a thread so dbt never blocks on Dagster's event writes (dbt_stdout.py).
     """
 
     @cached_property
     def _cli_version(self) -> version.Version:
         return version.parse(DBT_CORE_VERSION)
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        return read_ahead(super().cli(args, **kwargs))
 
 
 def dbt_resource() -> DbtCliResource:

@@ -11,7 +11,8 @@ events spent 447 s in the forecaster. Backtest (H=28, both grains) old vs new: 1
 vs 0.5585, interval coverage 0.857 vs 0.861, 228 s vs 62 s; 2M events 0.5847 vs 0.5772 (36 s vs
 12 s); 200k events 0.798 vs 0.806, coverage 0.84 vs 0.79 (nominal 0.80); 60k events / 200 days
 0.8511 vs 0.8515. Seasonal naive: 0.704, 0.747, 1.098, 1.029. With ``deterministic`` and row-wise
-histograms a fixed thread count gives the same model on every run.
+histograms a fixed thread count gives the same model on every run. Since rolling features restart their
+prefix sums per series (features.py), 10M events: WAPE 0.5556, coverage 0.860 (float rounding only).
 """
 
 from __future__ import annotations
