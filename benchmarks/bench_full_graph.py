@@ -63,6 +63,13 @@ HISTORY = [
     ("b394bf7", "674.7 s", "history component fixed, top-k by partition, forecaster 150 trees at lr 0.1 on 2 "
      "threads, one partition-subset planned event per asset"),
     ("65b1ecd", "639.3 s", "the same code again: run-to-run spread (dbt 67.9 vs 88.5 s, raw 63.0 vs 69.9 s)"),
+    ("5c2ed83", "578.8 s", "Arrow CSV for COPY, warehouse settings for the embedded Postgres, 2-thread ALS, sources "
+     "of the top k only, the final forecaster reuses the backtest's calibration models (raw slowed by a "
+     "profiler running alongside)"),
+    ("6531438", "575.6 s", "COPY FREEZE + index after load + ANALYZE for new tables, frame-wise evaluation metrics; "
+     "the machine had slowed down: generate 31.3 s vs 24 s in the runs above"),
+    ("eb44c70", "613.5 s", "dbt output read ahead, on a still slower machine (generate 30.8 s; a standalone "
+     "generate took 35.1 s, 32.9 s of it user CPU, against 24 s earlier the same day)"),
 ]
 
 
@@ -199,6 +206,8 @@ def write_report(result: dict[str, object], name: str) -> None:
         "",
         f"**Total wall time: {result['total_seconds']} s** (generate + materialize; the graph alone "
         f"{result['graph_seconds']} s). Target <= {TARGET_S} s: **{verdict}**.",
+        "How fast the machine was: `generate` is the same single-process work in every run (the same seed);",
+        "it took 24 s on this VM when quiet and up to 35 s when the host was busy, so compare it between runs.",
         f"Peak RSS (process tree incl. the Spark JVM and dbt; the embedded Postgres server runs detached and is "
         f"not counted): generate {result['peak_rss_mb']['generate']} MB, materialize "
         f"{result['peak_rss_mb']['materialize']} MB.",

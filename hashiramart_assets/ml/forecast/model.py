@@ -101,7 +101,7 @@ def train(history: pd.DataFrame, params: ForecasterParams | None = None,
 
     ``calibration_from``: a forecaster trained on this history up to its last ``horizon`` days (the
     backtest's). Its quantile models were fitted on exactly the rows the calibration would fit them on,
-    so they are reused when that holds (same parameters, cut-off day and row count): 2 of the 8 LightGBM
+    so they are reused when that holds (same parameters, cut-off day and row count): 2 of the 10 LightGBM
     fits of a backtest + train, ~27 s at 10M events. Series codes then continue its numbering, so the
     rows it saw keep their codes when series are new in the last days (40 new products at 10M events).
     """
