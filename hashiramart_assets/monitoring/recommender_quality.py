@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from hashiramart_assets.ml.recommender import metrics as m
@@ -51,12 +50,9 @@ def offline_metrics(
     relevant = {int(c): set(map(str, g)) for c, g in bought.groupby("customer_id")["product_id"]}
     if not relevant:
         return 0, {"precision_at_10": None, "recall_at_10": None, "ndcg_at_10": None}
-    lists = {int(c): list(g.sort_values("rank")["product_id"].astype(str))
-             for c, g in top_k[top_k["customer_id"].isin(relevant)].groupby("customer_id")}
-    scores = [(m.precision_at_k(lists.get(c, []), r, K), m.recall_at_k(lists.get(c, []), r, K),
-               m.ndcg_at_k(lists.get(c, []), r, K)) for c, r in relevant.items()]
-    p, r, n = (float(np.mean(column)) for column in zip(*scores, strict=True))
-    return len(relevant), {"precision_at_10": p, "recall_at_10": r, "ndcg_at_10": n}
+    shown = top_k[top_k["customer_id"].isin(relevant)].astype({"customer_id": "int64", "product_id": str})
+    table = m.per_customer_at_k(shown, m.relevant_pairs(relevant), K)
+    return len(relevant), {f"{name}_at_10": float(table[name].mean()) for name in ("precision", "recall", "ndcg")}
 
 
 def clickstream_ctr(top_k: pd.DataFrame, events: pd.DataFrame, since: date, until: date) -> tuple[int, int]:
