@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 
 from hashiramart_assets import automation
@@ -9,7 +11,7 @@ from hashiramart_assets.assets.features import FEATURE_ASSETS
 from hashiramart_assets.assets.marts import build_dbt_assets, dbt_resource
 from hashiramart_assets.assets.models import MODEL_ASSETS
 from hashiramart_assets.assets.monitoring import MONITORING_ASSETS
-from hashiramart_assets.assets.raw import build_raw_assets
+from hashiramart_assets.assets.raw import RawPolicy, build_raw_assets
 from hashiramart_assets.assets.warehouse import build_warehouse_assets
 from hashiramart_assets.resources.lake import LakeResource
 from hashiramart_assets.resources.mlflow import mlflow_resource, registry_resource
@@ -35,10 +37,20 @@ def build_resources(settings: Settings) -> dict[str, object]:
     }
 
 
+def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """Daily partitions over the landed span: first landed day .. last landed day (or yesterday, live)."""
+    end = None
+    if settings.partitions_end:
+        end = str(date.fromisoformat(settings.partitions_end) + timedelta(days=1))  # Dagster's end is exclusive
+        if end <= settings.partitions_start:
+            end = None
+    return dg.DailyPartitionsDefinition(start_date=settings.partitions_start, end_date=end)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
-    partitions_def = dg.DailyPartitionsDefinition(start_date=settings.partitions_start)
+    partitions_def = daily_partitions(settings)
     assets = [
-        *build_raw_assets(partitions_def),
+        *build_raw_assets(partitions_def, RawPolicy.from_settings(settings)),
         *FEATURE_ASSETS,
         *build_warehouse_assets(partitions_def),
         build_dbt_assets(partitions_def),

@@ -22,11 +22,11 @@ Say = Callable[[str], None]
 
 
 def _landed_range(settings: Settings, say: Say) -> tuple[str, str] | None:
-    """First..last landed day that is a valid partition (partitions end yesterday)."""
+    """First..last landed day that is a valid partition (partitions end at the last landed day or yesterday)."""
     days = landing.landed_days(settings.landing_dir, "orders")
     if not days:
         return None
-    last_valid = str(date.today() - timedelta(days=1))
+    last_valid = settings.partitions_end or str(date.today() - timedelta(days=1))
     valid = [d for d in days if settings.partitions_start <= d <= last_valid]
     if len(valid) < len(days):
         say(f"{len(days) - len(valid)} landed day(s) are outside the partitions "

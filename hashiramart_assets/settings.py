@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from hashiramart_assets.trading_calendar import TradingCalendar, declared_calendar, load_calendar
+
 DEFAULT_PARTITIONS_START = "2025-01-01"
+# Volume check of a daily raw file: a trading day below this share of the median of the same weekday's
+# last trading days (up to this many weeks back) is truncated; a short day (calendar) gets half the ratio.
+DEFAULT_VOLUME_MIN_RATIO = 0.3
+DEFAULT_VOLUME_LOOKBACK_WEEKS = 4
+# In one run, up to this share of its trading days may be rejected (quarantined whole, excluded from
+# training, reported as warnings); above it the raw checks fail as errors and block everything downstream.
+DEFAULT_MAX_REJECTED_DAY_SHARE = 0.1
 # The JWT secret a fresh checkout runs with; production mode refuses to start with it.
 DEFAULT_JWT_SECRET = "hashiramart-dev-secret-change-me"
 ENVIRONMENTS = ("dev", "production")
@@ -62,7 +71,20 @@ class Settings:
     dagster_graphql_url: str = "http://127.0.0.1:3000/graphql"
     jwt_ttl_minutes: int = 60
     retrain_cooldown_s: float = 3600.0
+    partitions_end: str | None = None  # last daily partition (inclusive); None = yesterday (a live shop)
+    closed_weekdays: str | None = None  # declared by the shop, e.g. "sat,sun"
+    closed_dates: str | None = None  # declared holidays, e.g. "2025-12-25,2025-12-31..2026-01-02"
+    short_dates: str | None = None  # declared short trading days (volume check relaxed)
+    volume_min_ratio: float = DEFAULT_VOLUME_MIN_RATIO
+    volume_lookback_weeks: int = DEFAULT_VOLUME_LOOKBACK_WEEKS
+    max_rejected_day_share: float = DEFAULT_MAX_REJECTED_DAY_SHARE
     extra: dict[str, str] = field(default_factory=dict)
+
+    def trading_calendar(self) -> TradingCalendar:
+        """The landed span's calendar (manifest: what importers inferred) plus what the shop declared."""
+        return load_calendar(
+            self.landing_dir, declared_calendar(self.closed_weekdays, self.closed_dates, self.short_dates)
+        )
 
     @property
     def uses_default_jwt_secret(self) -> bool:
@@ -119,6 +141,22 @@ class Settings:
             Setting("HASHIRAMART_PARTITIONS_START", self.partitions_start,
                     f"first landed day, else {DEFAULT_PARTITIONS_START}",
                     "first day of the daily partitions"),
+            Setting("HASHIRAMART_PARTITIONS_END", self.partitions_end or "(yesterday)",
+                    "last landed day, else yesterday",
+                    "last daily partition: a date, 'landed' (last landed day) or 'yesterday' (a live shop)"),
+            Setting("HASHIRAMART_CLOSED_WEEKDAYS", self.closed_weekdays or "(none declared)", None,
+                    "weekdays the shop never trades, e.g. sat,sun (added to what importers inferred)"),
+            Setting("HASHIRAMART_CLOSED_DATES", self.closed_dates or "(none declared)", None,
+                    "holidays / closures, e.g. 2025-12-25,2025-12-31..2026-01-02"),
+            Setting("HASHIRAMART_SHORT_DATES", self.short_dates or "(none declared)", None,
+                    "short trading days: the volume check is relaxed (half the ratio)"),
+            Setting("HASHIRAMART_VOLUME_MIN_RATIO", f"{self.volume_min_ratio:g}", f"{DEFAULT_VOLUME_MIN_RATIO:g}",
+                    "a trading day below this share of its weekday's recent median is truncated"),
+            Setting("HASHIRAMART_VOLUME_LOOKBACK_WEEKS", str(self.volume_lookback_weeks),
+                    str(DEFAULT_VOLUME_LOOKBACK_WEEKS), "how many of the same weekday's trading days the median uses"),
+            Setting("HASHIRAMART_MAX_REJECTED_DAY_SHARE", f"{self.max_rejected_day_share:g}",
+                    f"{DEFAULT_MAX_REJECTED_DAY_SHARE:g}",
+                    "share of a run's trading days that may be rejected (excluded, warned) before raw checks block"),
             Setting("HASHIRAMART_ENV", self.environment, "dev",
                     "dev | production (production refuses the default JWT secret)"),
             Setting("HASHIRAMART_JWT_SECRET", "(default)" if self.uses_default_jwt_secret else "(set)",
@@ -135,17 +173,36 @@ class Settings:
         ]
 
 
-def _landing_start(landing_dir: Path) -> str | None:
-    """First day of the landed data, from the manifest the generator / importers write."""
+def _landing_day(landing_dir: Path, key: str = "start_date") -> str | None:
+    """First (``start_date``) or last (``end_date``) day of the landed data, from the landing manifest."""
     manifest = landing_dir / "_manifest.json"
     if not manifest.exists():
         return None
     try:
-        start = json.loads(manifest.read_text())["start_date"]
-        date.fromisoformat(start)
-        return start
+        day = json.loads(manifest.read_text())[key]
+        date.fromisoformat(day)
+        return day
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _partitions_end(landing_dir: Path) -> str | None:
+    """HASHIRAMART_PARTITIONS_END: a date, 'yesterday' (None: Dagster's default, a live shop) or 'landed'.
+
+    The default is the last landed day: historical data (an import of 2010, the demo's 2025) then has no
+    phantom partitions after it, which would show as missing in the UI and keep automation waiting. When
+    nothing has landed yet the partitions run to yesterday.
+    """
+    raw = _env("HASHIRAMART_PARTITIONS_END") or "landed"
+    if raw.lower() == "yesterday":
+        return None
+    if raw.lower() == "landed":
+        return _landing_day(landing_dir, "end_date")
+    try:
+        date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValueError(f"HASHIRAMART_PARTITIONS_END={raw!r} is not a date, 'landed' or 'yesterday'") from exc
+    return raw
 
 
 def load_settings() -> Settings:
@@ -169,8 +226,15 @@ def load_settings() -> Settings:
         aws_access_key_id=_env("AWS_ACCESS_KEY_ID"),
         aws_region=_env("AWS_DEFAULT_REGION") or "us-east-1",
         partitions_start=_env("HASHIRAMART_PARTITIONS_START")
-        or _landing_start(landing_dir)
+        or _landing_day(landing_dir)
         or DEFAULT_PARTITIONS_START,
+        partitions_end=_partitions_end(landing_dir),
+        closed_weekdays=_env("HASHIRAMART_CLOSED_WEEKDAYS"),
+        closed_dates=_env("HASHIRAMART_CLOSED_DATES"),
+        short_dates=_env("HASHIRAMART_SHORT_DATES"),
+        volume_min_ratio=_float_env("HASHIRAMART_VOLUME_MIN_RATIO", DEFAULT_VOLUME_MIN_RATIO),
+        volume_lookback_weeks=int(_float_env("HASHIRAMART_VOLUME_LOOKBACK_WEEKS", DEFAULT_VOLUME_LOOKBACK_WEEKS)),
+        max_rejected_day_share=_float_env("HASHIRAMART_MAX_REJECTED_DAY_SHARE", DEFAULT_MAX_REJECTED_DAY_SHARE),
         jwt_secret=_env("HASHIRAMART_JWT_SECRET") or DEFAULT_JWT_SECRET,
         environment=(_env("HASHIRAMART_ENV") or "dev").lower(),
         model_poll_seconds=_float_env("HASHIRAMART_MODEL_POLL_SECONDS", 30.0),

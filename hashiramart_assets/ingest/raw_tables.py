@@ -3,12 +3,22 @@
 This is the raw layer's real logic, free of Dagster so it can be tested and benchmarked directly.
 Invariant for every file: input rows == accepted rows + quarantined rows. Re-ingesting a day
 replaces that day's raw and quarantine files, so a re-run or a backfill never duplicates rows.
+
+Daily files are also judged as a whole against the trading calendar (:func:`ingest_calendar_day`):
+  closed    the calendar says the shop does not trade that day and the file is empty or absent: passes;
+  trading   rows arrived (row-level failures are quarantined row by row, the good rows stay);
+  rejected  a trading day whose file is missing, empty, unreadable or truncated (far below the same
+            weekday's recent median): *every* row of it goes to the quarantine and the raw partition is
+            written empty, so a bad day never reaches features, marts or training. Its status is kept on
+            the lake (``raw/_days/``) so the models can name the days they were trained without.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +27,7 @@ from hashiramart_assets import landing
 from hashiramart_assets.checks import schemas
 from hashiramart_assets.checks.validation import Verdict, reasons_by_row, run_schema
 from hashiramart_assets.lake import paths, store
+from hashiramart_assets.trading_calendar import TradingCalendar
 
 FAMILIES = ("rules", "keys", "references")
 VOLUME_LOOKBACK_DAYS = 7
@@ -40,6 +51,9 @@ class IngestOutcome:
     raw_file: store.WrittenFile | None = None
     quarantine_uri: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    status: str = "trading"  # daily files: trading | closed | rejected (see the module doc)
+    problem: str | None = None  # why a day was rejected (missing, empty, truncated, unreadable)
+    baseline: dict[str, object] = field(default_factory=dict)  # what the volume judgement compared against
 
     @property
     def label(self) -> str:
@@ -140,6 +154,137 @@ def previous_day_counts(lake_root: str, table: str, day: str, lookback: int = VO
     """Raw row counts of up to ``lookback`` days before ``day`` (from Parquet footers)."""
     days = [d for d in store.list_partition_days(paths.raw_table(lake_root, table)) if d < day]
     return [store.row_count(paths.raw_day_file(lake_root, table, d)) for d in days[-lookback:]]
+
+
+def same_weekday_counts(
+    lake_root: str, table: str, day: str, weeks: int, existing: list[str] | None = None
+) -> dict[str, int]:
+    """Raw row counts of the last ``weeks`` *trading* days with ``day``'s weekday before it (day -> rows).
+
+    Why the same weekday: retail volume is weekly-seasonal (a Sunday is not a short Monday). Closed and
+    rejected days have empty raw partitions and are skipped; the search looks back at most 3 x ``weeks``
+    weeks, so a long closure does not pull in last season's volume.
+    """
+    target = date.fromisoformat(day)
+    candidates = existing if existing is not None else store.list_partition_days(paths.raw_table(lake_root, table))
+    found: dict[str, int] = {}
+    for other in reversed([d for d in candidates if d < day]):
+        gap = (target - date.fromisoformat(other)).days
+        if gap > 21 * weeks or len(found) >= weeks:
+            break
+        if gap % 7:
+            continue
+        rows = store.row_count(paths.raw_day_file(lake_root, table, other))
+        if rows:
+            found[other] = rows
+    return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class VolumeRule:
+    """The volume judgement's settings (HASHIRAMART_VOLUME_MIN_RATIO, HASHIRAMART_VOLUME_LOOKBACK_WEEKS)."""
+
+    min_ratio: float = 0.3
+    lookback_weeks: int = 4
+    min_median: int = MIN_MEDIAN_FOR_RATIO
+
+
+def _truncation(rows: int, baseline: dict[str, int], ratio: float, rule: VolumeRule) -> str | None:
+    if len(baseline) < 2:  # one earlier day is no median: too early in the history to judge
+        return None
+    median = statistics.median(baseline.values())
+    if median >= rule.min_median and rows < ratio * median:
+        return (f"truncated: {rows} rows < {ratio:.0%} of the median {median:.0f} of the same weekday's "
+                f"last {len(baseline)} trading days")
+    return None
+
+
+def _reject_day(outcome: IngestOutcome, source: Path, lake_root: str, problem: str) -> None:
+    """Move every row of a rejected day to its quarantine and leave the raw partition empty.
+
+    Rows already quarantined keep their own reason; the others get ``day_rejected: <problem>``. Row
+    numbers refer to the landed file, as everywhere in the quarantine.
+    """
+    table, day = outcome.table, outcome.day
+    assert day is not None
+    quarantine_uri = paths.quarantine_day_file(lake_root, table, day)
+    if outcome.accepted_rows:
+        df = pd.read_parquet(source).reset_index(drop=True)
+        reasons = pd.Series(f"day_rejected: {problem}", index=df.index, dtype="string")
+        if outcome.quarantined_rows and store.exists(quarantine_uri):
+            earlier = store.read_parquet(quarantine_uri, columns=["source_row", "reason"])
+            reasons.iloc[earlier["source_row"].to_numpy() - 1] = earlier["reason"].astype("string").to_numpy()
+        store.write_parquet(_quarantine_frame(df, reasons, str(source)), quarantine_uri)
+        outcome.quarantine_uri = quarantine_uri
+        outcome.reasons["day_rejected"] = outcome.reasons.get("day_rejected", 0) + outcome.accepted_rows
+        empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in landing.TABLE_COLUMNS[table].items()})
+        outcome.raw_file = store.write_parquet(empty, paths.raw_day_file(lake_root, table, day))
+        outcome.quarantined_rows += outcome.accepted_rows
+        outcome.accepted_rows = 0
+    outcome.status, outcome.problem = "rejected", problem
+
+
+def ingest_calendar_day(
+    landing_dir: Path, lake_root: str, table: str, day: str, known: dict[str, set],
+    calendar: TradingCalendar, rule: VolumeRule, existing_days: list[str] | None = None,
+) -> IngestOutcome:
+    """Ingest one day and judge it as a whole against the trading calendar (see the module doc)."""
+    source = landing.day_path(landing_dir, table, day)
+    closed, short = calendar.is_closed(day), calendar.is_short(day)
+    ratio = rule.min_ratio / 2 if short else rule.min_ratio
+    baseline = same_weekday_counts(lake_root, table, day, rule.lookback_weeks, existing_days)
+    if not source.exists():
+        outcome = IngestOutcome(table=table, day=day, source=str(source))
+        empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in landing.TABLE_COLUMNS[table].items()})
+        outcome.raw_file = store.write_parquet(empty, paths.raw_day_file(lake_root, table, day))
+        store.delete(paths.quarantine_day_file(lake_root, table, day))
+        if closed:
+            outcome.status = "closed"
+        else:
+            outcome.structural_errors.append(f"no landed file at {source}")
+            outcome.status, outcome.problem = "rejected", "missing: no landed file for a trading day"
+    else:
+        outcome = ingest_file(source, lake_root, table, day, known)
+        if outcome.structural_errors:
+            _reject_day(outcome, source, lake_root, "unreadable: " + "; ".join(outcome.structural_errors))
+        elif outcome.input_rows == 0 and not closed:
+            outcome.status, outcome.problem = "rejected", "empty: no rows on a trading day"
+        elif outcome.input_rows == 0:
+            outcome.status = "closed"
+        elif (why := _truncation(outcome.input_rows, baseline, ratio, rule)) is not None:
+            _reject_day(outcome, source, lake_root, why)
+    median = statistics.median(baseline.values()) if baseline else None
+    outcome.baseline = {
+        "rows": outcome.input_rows, "status": outcome.status, "calendar": "closed" if closed else
+        ("short" if short else "trading"), "weekday": date.fromisoformat(day).strftime("%A"),
+        "same_weekday_median": median, "compared_with": baseline, "min_ratio": ratio,
+    }
+    write_day_status(lake_root, outcome)
+    return outcome
+
+
+def write_day_status(lake_root: str, outcome: IngestOutcome) -> None:
+    """``raw/_days/<table>/date=<day>.json``: the day's status, counts and problem (Spark ignores ``_`` folders)."""
+    assert outcome.day is not None
+    record = {"day": outcome.day, "table": outcome.table, "status": outcome.status, "problem": outcome.problem,
+              "input_rows": outcome.input_rows, "accepted_rows": outcome.accepted_rows,
+              "quarantined_rows": outcome.quarantined_rows}
+    store.write_text(json.dumps(record), paths.day_status_file(lake_root, outcome.table, outcome.day))
+
+
+def rejected_days(lake_root: str, table: str = "orders") -> dict[str, str]:
+    """Days whose landed file the raw layer rejected (day -> problem), oldest first."""
+    found: dict[str, str] = {}
+    for record in store.read_texts(paths.day_status_dir(lake_root, table)):
+        status = json.loads(record)
+        if status.get("status") == "rejected":
+            found[str(status["day"])] = str(status.get("problem") or "rejected")
+    return dict(sorted(found.items()))
+
+
+def outcome_summary(outcome: IngestOutcome) -> dict[str, object]:
+    return {k: v for k, v in asdict(outcome).items() if k in ("day", "status", "problem", "input_rows",
+                                                                "accepted_rows", "quarantined_rows")}
 
 
 def volume_problem(input_rows: int, previous: list[int], min_ratio: float) -> str | None:

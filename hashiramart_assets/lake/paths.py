@@ -4,6 +4,7 @@ Layout under the lake root (a local folder by default, ``hdfs://`` in production
 
     raw/<table>/part.parquet                    customers, products
     raw/<table>/date=YYYY-MM-DD/part.parquet    orders, events (daily partitions)
+    raw/_days/<table>/date=YYYY-MM-DD.json      the day's status: trading, closed or rejected (and why)
     quarantine/<table>/date=YYYY-MM-DD/part.parquet   rows the raw layer rejected, with a reason
     features/<name>/                            Spark output (a Parquet dataset folder)
 """
@@ -37,6 +38,14 @@ def quarantine_day_file(root: str, table: str, day: str) -> str:
 
 def quarantine_file(root: str, table: str) -> str:
     return join(root, "quarantine", table, "part.parquet")
+
+
+def day_status_dir(root: str, table: str) -> str:
+    return join(root, "raw", "_days", table)
+
+
+def day_status_file(root: str, table: str, day: str) -> str:
+    return join(day_status_dir(root, table), f"date={day}.json")
 
 
 def feature_dir(root: str, name: str) -> str:

@@ -101,3 +101,17 @@ def write_text(text: str, uri: str) -> str:
         out.write(text.encode())
     fs.move(tmp, path)
     return uri
+
+
+def read_texts(dir_uri: str) -> list[str]:
+    """The contents of every file directly in a folder (small status files), or [] if there is none."""
+    fs, path = _fs_and_path(dir_uri)
+    if fs.get_file_info(path).type != pafs.FileType.Directory:
+        return []
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
+    texts = []
+    for info in sorted(infos, key=lambda i: i.base_name):
+        if info.type == pafs.FileType.File and not info.base_name.endswith(".tmp"):
+            with fs.open_input_stream(info.path) as handle:
+                texts.append(handle.read().decode())
+    return texts
