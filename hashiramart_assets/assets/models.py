@@ -14,6 +14,7 @@ from pydantic import Field
 
 from hashiramart_assets.automation import EAGER
 from hashiramart_assets.checks import model_checks
+from hashiramart_assets.ingest.raw_tables import rejected_days
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.ml import registry
 from hashiramart_assets.ml.forecast.mart import history_from_daily_sales
@@ -98,7 +99,14 @@ def _data_versions(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -
 
 
 def _lineage(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> Lineage:
-    return Lineage(context.run_id, git_commit(), _data_versions(context, keys))
+    """Run, code and data versions; plus the days the raw layer rejected, which training goes without
+    (the choice to exclude rather than wait is explained in checks/raw_checks.py) - warned in the run's log
+    and tagged on the MLflow run (excluded_days, data_warning)."""
+    excluded = rejected_days(context.resources.lake.root)
+    if excluded:
+        context.log.warning(f"training without {len(excluded)} day(s) the raw layer rejected: "
+                            + ", ".join(f"{d} ({why})" for d, why in list(excluded.items())[:10]))
+    return Lineage(context.run_id, git_commit(), _data_versions(context, keys), excluded)
 
 
 def _registration_metadata(outcome: RegistrationOutcome, metric: str, value: float) -> dict[str, object]:
@@ -170,7 +178,7 @@ def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) ->
     group_name=GROUP,
     deps=FORECASTER_DEPS,
     check_specs=model_checks.model_check_specs(FORECASTER_KEY),
-    required_resource_keys={"mlflow", "postgres"},
+    required_resource_keys={"mlflow", "postgres", "lake"},
     kinds={"mlflow", "lightgbm"},
     description="Global LightGBM forecaster over marts.daily_sales (per product and per category), backtested on "
                 "the last horizon against seasonal naive, registered as hashiramart-sales-forecaster.",

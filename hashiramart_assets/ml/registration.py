@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
@@ -30,6 +30,8 @@ class Lineage:
     dagster_run_id: str
     git_commit: str
     data_versions: dict[str, str]
+    # Days the raw layer rejected (missing, empty, truncated, unreadable files): trained without them
+    excluded_days: dict[str, str] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -39,6 +41,12 @@ class Lineage:
     def tags(self) -> dict[str, str]:
         tags = {"dagster_run_id": self.dagster_run_id, "git_commit": self.git_commit, FINGERPRINT_TAG: self.fingerprint}
         tags.update({f"data_version.{key}": value for key, value in self.data_versions.items()})
+        if self.excluded_days:
+            days = ",".join(self.excluded_days)
+            tags["excluded_days_count"] = str(len(self.excluded_days))
+            tags["excluded_days"] = days if len(days) <= 5000 else days[:4990] + ",..."
+            tags["data_warning"] = (f"trained without {len(self.excluded_days)} day(s) the raw layer rejected: "
+                                    + "; ".join(f"{d} {why}" for d, why in list(self.excluded_days.items())[:5]))[:5000]
         return tags
 
 
