@@ -18,7 +18,9 @@ import pandas as pd
 # read in another family's order: in a US file "1/2/2011" is January 2nd, even on a row the US formats
 # cannot parse. Ties go to the earlier family (ISO, then US as in the UCI files, then European).
 DATE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "iso": ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"),
+    "iso": ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d",
+            # with a UTC offset ("+01:00", "+0100", "Z"; shop platforms export these): converted to naive UTC
+            "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"),
     "us": ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%Y"),
     "european": ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S",
                  "%d/%m/%Y"),
@@ -32,14 +34,28 @@ def per_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> 
     return pd.Series(parsed.to_numpy()[codes], index=values.index)
 
 
-def parse_numbers(values: pd.Series) -> pd.Series:
+# A number written with a decimal comma: "2,55", "-3", "1.234,50" (dots only as thousands separators).
+DECIMAL_COMMA_NUMBER = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
+DECIMAL_MARKS = (".", ",")
+
+
+def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
     """float64 per row; NaN where the text is not a plain finite number.
 
-    A decimal comma ("2,55") or thousands separator is *not* repaired: guessing which it is could
-    silently scale a price by 100, so such rows become unparseable instead.
+    The decimal mark is declared per file, never guessed: with the default "." a decimal comma ("2,55")
+    or a thousands separator is *not* repaired, since guessing which it is could silently scale a price
+    by 100, so such rows become unparseable instead. With ``decimal=","`` (European exports) "2,55" is
+    2.55 and "1.234,50" is 1234.5, while "2.55" (a dot that is not a thousands separator) is unparseable.
     """
+    if decimal not in DECIMAL_MARKS:
+        raise ValueError(f"decimal mark {decimal!r} is not one of {DECIMAL_MARKS}")
+
     def parse(distinct: pd.Series) -> pd.Series:
-        number = pd.to_numeric(distinct.str.strip(), errors="coerce").astype("float64")
+        text = distinct.str.strip()
+        if decimal == ",":
+            valid = text.str.fullmatch(DECIMAL_COMMA_NUMBER).fillna(False).astype(bool)
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False).where(valid, "")
+        number = pd.to_numeric(text, errors="coerce").astype("float64")
         return number.where(np.isfinite(number))
 
     return per_distinct(values, parse).astype("float64")
@@ -53,26 +69,48 @@ class ParsedDates:
     notes: tuple[str, ...]
 
 
-def parse_dates(values: pd.Series) -> ParsedDates:
-    """Parse with the date family that reads most rows; report ambiguity instead of hiding it."""
+def date_families(date_format: str = "auto") -> dict[str, tuple[str, ...]]:
+    """The families ``parse_dates`` may choose from: all ("auto"), one by name, or one strftime format
+    ("%d.%m.%Y %H:%M", a family of its own); anything else is an error naming the choices."""
+    if date_format == "auto":
+        return DATE_FAMILIES
+    if date_format in DATE_FAMILIES:
+        return {date_format: DATE_FAMILIES[date_format]}
+    if "%" in date_format:
+        return {date_format: (date_format,)}
+    raise ValueError(f"date format {date_format!r} is not 'auto', one of {list(DATE_FAMILIES)} or a strftime "
+                     "format such as '%d.%m.%Y %H:%M'")
+
+
+def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
+    if "%z" not in fmt:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    return pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_convert(None)
+
+
+def parse_dates(values: pd.Series, date_format: str = "auto") -> ParsedDates:
+    """Parse with the date family that reads most rows; report ambiguity instead of hiding it.
+
+    ``date_format`` narrows the choice (see ``date_families``) when the layout is known."""
+    families = date_families(date_format)
     codes, uniques = pd.factorize(values.fillna(""), sort=False)
     distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
     weight = np.bincount(codes, minlength=len(distinct))
     parsed: dict[str, pd.Series] = {}
-    for family, formats in DATE_FAMILIES.items():
+    for family, formats in families.items():
         result = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
         for fmt in formats:
             todo = result.isna()
             if not todo.any():
                 break
-            result[todo] = pd.to_datetime(distinct[todo], format=fmt, errors="coerce")
+            result[todo] = _to_datetime(distinct[todo], fmt)
         parsed[family] = result
     rows = {family: int(weight[result.notna().to_numpy()].sum()) for family, result in parsed.items()}
-    best = max(DATE_FAMILIES, key=lambda family: rows[family])  # max keeps the first on ties
+    best = max(families, key=lambda family: rows[family])  # max keeps the first on ties
     notes = tuple(
         f"dates also read as '{other}' on as many rows ({rows[best]}); chose '{best}'"
-        for other in DATE_FAMILIES
+        for other in families
         if other != best and rows[best] > 0 and rows[other] == rows[best]
     )
     timestamps = pd.Series(parsed[best].to_numpy()[codes], index=values.index)
-    return ParsedDates(timestamps, best, DATE_FAMILIES[best][0], notes)
+    return ParsedDates(timestamps, best, families[best][0], notes)

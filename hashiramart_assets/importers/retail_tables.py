@@ -6,9 +6,13 @@ The export holds only invoice lines, so the dimensions are derived from what was
     file carries no segment and any threshold on basket size would be invented, so RFM or a later
     model should assign one;
   - products: name = the most frequent non-empty description (stripped; the product id if none),
-    department/category by keyword rule (categories.py), base_price = median accepted unit price,
+    department/category by keyword rule (categories.py) - or, when the export has a category column,
+    its most frequent non-empty value per product ("Home > Kitchen" splits into department > category,
+    a single level is both; none at all is Other > Other) - base_price = median accepted unit price,
     launch_date = first day sold.
 Ties in "most frequent" go to the alphabetically first value, so the import is deterministic.
+Returns (lines with is_return, landed only when an importer is told to) count for the dimensions but
+get no purchase event.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ def most_frequent(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
 
 def order_lines(sales: pd.DataFrame) -> pd.DataFrame:
     """Landing order lines from accepted sales (columns invoice, ts, customer_id, product_id, quantity,
-    unit_price, country, description), numbered 1..n within each invoice in file order."""
+    unit_price, country, description; optionally channel, is_return and category), numbered 1..n within
+    each invoice in file order."""
     lines = pd.DataFrame({
         "order_id": sales["invoice"],
         "line_no": (sales.groupby("invoice", sort=False).cumcount() + 1).astype("int32"),
@@ -39,11 +44,14 @@ def order_lines(sales: pd.DataFrame) -> pd.DataFrame:
         "unit_price": sales["unit_price"].astype("float64"),
         "list_price": sales["unit_price"].astype("float64"),  # no catalogue price in the file
         "promo": False,
-        "is_return": False,  # cancellations are quarantined, so every landed line is a sale
-        "channel": "unknown",
+        # Online Retail quarantines cancellations, so every landed line is a sale there
+        "is_return": sales.get("is_return", False),
+        "channel": sales.get("channel", "unknown"),
         "country": sales["country"],
         "description": sales["description"],
     })
+    if "category" in sales:
+        lines["category"] = sales["category"]
     # The landing partition as ISO text, formatted once per distinct day rather than once per line.
     codes, days = pd.factorize(lines["order_ts"].dt.normalize())
     lines["day"] = pd.Categorical.from_codes(codes, categories=pd.DatetimeIndex(days).strftime("%Y-%m-%d"))
@@ -51,7 +59,8 @@ def order_lines(sales: pd.DataFrame) -> pd.DataFrame:
 
 
 def purchase_events(lines: pd.DataFrame) -> pd.DataFrame:
-    """One purchase event per order line; the invoice stands in for the (unknown) session."""
+    """One purchase event per order line that is not a return; the invoice stands in for the (unknown) session."""
+    lines = lines.loc[~lines["is_return"].astype(bool)]
     return pd.DataFrame({
         "event_id": "E-" + lines["order_id"].astype(str) + "-" + lines["line_no"].astype(str),
         "event_ts": lines["order_ts"],
@@ -79,7 +88,17 @@ def products(lines: pd.DataFrame) -> pd.DataFrame:
     names = most_frequent(described, "product_id", "description")
     stats["name"] = names.reindex(stats.index).fillna(stats.index.to_series()).astype(str)
     out = stats.rename_axis("product_id").reset_index()
-    tree = categorise(out["name"])
-    out["department"], out["category"] = tree["department"], tree["category"]
+    tree = categorise(out["name"]) if "category" not in lines else given_categories(lines, out["product_id"])
+    out["department"], out["category"] = tree["department"].to_numpy(), tree["category"].to_numpy()
     out["category_path"] = out["department"] + " > " + out["category"]
     return out
+
+
+def given_categories(lines: pd.DataFrame, product_ids: pd.Series) -> pd.DataFrame:
+    """department and category per product (same index as ``product_ids``) from the export's own category
+    column: the most frequent non-empty value, split at ">" (first level = department, last = category)."""
+    named = lines.loc[lines["category"].fillna("").str.strip() != "", ["product_id", "category"]]
+    text = most_frequent(named, "product_id", "category").reindex(product_ids.to_numpy()).fillna("")
+    levels = text.str.split(">").map(lambda parts: [p.strip() for p in parts if p.strip()] or ["Other"])
+    return pd.DataFrame({"department": levels.str[0].to_numpy(), "category": levels.str[-1].to_numpy()},
+                        index=product_ids.index)
