@@ -70,6 +70,26 @@ def test_layout_i_counts_match_the_hand_count(tmp_path):
     assert (manifest["input_rows"], manifest["accepted_rows"], manifest["quarantined_rows"]) == (43, 19, 24)
 
 
+def test_layout_i_records_the_calendar_of_its_span(tmp_path):
+    report = import_online_retail(LAYOUT_I, tmp_path)
+    closed = ["2010-12-02", "2010-12-04", *(f"2010-12-{d:02d}" for d in range(6, 13))]
+    assert report.calendar == {
+        "start_date": "2010-12-01", "end_date": "2010-12-13", "calendar_days": 13, "trading_days": 4,
+        "closed_days": 9, "closed_weekdays": [],  # no weekday occurs 4 times in 13 days
+        "closed_periods": ["2010-12-02", "2010-12-04", "2010-12-06..2010-12-12 (7 days)"],
+        "short_dates": ["2010-12-01", "2010-12-03", "2010-12-05", "2010-12-13"],  # a week either side of 6..12
+        "notes": ["closed on 9 other day(s): 2010-12-02, 2010-12-04, 2010-12-06..2010-12-12 (7 days)"],
+    }
+    assert landing.landed_days(tmp_path, "orders") == landing.landed_days(tmp_path, "events") == sorted(
+        [*closed, "2010-12-01", "2010-12-03", "2010-12-05", "2010-12-13"])
+    for day in closed:
+        for table in landing.DAILY_TABLES:
+            empty = pd.read_parquet(landing.day_path(tmp_path, table, day))
+            assert len(empty) == 0 and list(empty.columns) == list(landing.TABLE_COLUMNS[table])
+    calendar = landing.read_manifest(tmp_path)["calendar"]
+    assert calendar["closed_dates"] == closed and calendar["inferred"] is True
+
+
 def test_layout_ii_counts_match_the_hand_count(tmp_path):
     report = import_online_retail(LAYOUT_II, tmp_path)
     assert (report.input_rows, report.accepted_rows, report.quarantined_rows) == (32, 13, 19)
