@@ -142,6 +142,33 @@ def import_online_retail_cmd(file: Path, replace: bool) -> None:
         _say(f"note: data starts {report.start_date}; set HASHIRAMART_PARTITIONS_START={report.start_date}")
 
 
+@import_group.command("store-sales")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--stores", "stores_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="one row per store (Rossmann store.csv: Store, StoreType, Assortment, ...)")
+@click.option("--column", "columns", multiple=True, metavar="CANONICAL=FileColumn",
+              help="name a column, e.g. --column store=shop_id --column sales=revenue; "
+                   "stores.NAME=... for the stores file only (repeatable)")
+@click.option("--date-format", default="auto", show_default=True, help="'auto', iso, us, european or a strftime format")
+@click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True, help="decimal mark")
+@click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header)")
+@click.option("--replace", is_flag=True, help="replace what is already in the landing zone")
+def import_store_sales_cmd(file: Path, stores_file: Path | None, columns: tuple[str, ...], date_format: str,
+                           decimal: str, delimiter: str | None, replace: bool) -> None:
+    """Import store daily sales (one row per store x day, Rossmann train.csv layout) as one order line per
+    open store-day; closed days and rejected rows are reported (landing/_reports/store_sales_import.json)."""
+    from hashiramart_assets.importers.store_sales import import_store_sales
+
+    settings = load_settings()
+    try:
+        report = import_store_sales(file, settings.landing_dir, stores_path=stores_file, column_map=list(columns),
+                                    progress=_say, replace=replace, date_format=date_format, decimal=decimal,
+                                    delimiter=delimiter)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+
+
 @main.command()
 @click.argument("selection", default="*")
 @click.option("--partition", "partitions", default=None,
