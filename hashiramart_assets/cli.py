@@ -137,9 +137,46 @@ def import_online_retail_cmd(file: Path, replace: bool) -> None:
         report = import_online_retail(file, settings.landing_dir, progress=_say, replace=replace)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    _echo_import_report(report)
+
+
+def _echo_import_report(report) -> None:
+    """Print an importer's report (common.ImportReport) and what to set when the data starts early."""
     click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     if report.start_date and report.start_date < load_settings().partitions_start:
         _say(f"note: data starts {report.start_date}; set HASHIRAMART_PARTITIONS_START={report.start_date}")
+
+
+@import_group.command("orders")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YAML file: 'columns:' (field: column) and options; flags override it")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=COLUMN",
+              help="e.g. --column order_id=InvoiceNo --column timestamp='Order Date' (repeatable). Required fields: "
+                   "order_id timestamp customer_id product_id quantity unit_price; optional: category country "
+                   "channel description product_name")
+@click.option("--date-format", default=None, help="auto (default), iso, us, european or a strftime format")
+@click.option("--decimal-comma", is_flag=True, help="numbers are written 2,55 / 1.234,50")
+@click.option("--delimiter", default=None, help="CSV delimiter (default: detected from the header)")
+@click.option("--returns", type=click.Choice(["quarantine", "land"]), default=None,
+              help="negative quantities: quarantine (default, reason 'return') or land as is_return lines")
+@click.option("--customer-ids", type=click.Choice(["auto", "numeric", "hash"]), default=None,
+              help="auto (default): numbers stay, any text id -> stable hashed ids for all (mapping saved)")
+@click.option("--replace", is_flag=True, help="replace what is already in the landing zone")
+def import_orders_cmd(file: Path, mapping_file: Path | None, columns: tuple[str, ...], date_format: str | None,
+                      decimal_comma: bool, delimiter: str | None, returns: str | None, customer_ids: str | None,
+                      replace: bool) -> None:
+    """Import any shop's order-line export (CSV, .csv.gz, .xlsx) given which column holds which field;
+    rejected rows go to landing/_quarantine/orders.parquet, the report to landing/_reports/orders_import.json."""
+    from hashiramart_assets.importers.generic_orders import import_orders, make_mapping
+
+    try:
+        mapping = make_mapping(mapping_file, columns, date_format=date_format, decimal="," if decimal_comma else None,
+                               delimiter=delimiter, returns=returns, customer_ids=customer_ids)
+        report = import_orders(file, load_settings().landing_dir, mapping, progress=_say, replace=replace)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _echo_import_report(report)
 
 
 @import_group.command("store-sales")

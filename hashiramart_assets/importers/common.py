@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -250,6 +250,27 @@ def describe_calendar(calendar: Mapping[str, object]) -> str:
     return (f"calendar {calendar['start_date']}..{calendar['end_date']}: {calendar['trading_days']} trading, "
             f"{calendar['closed_days']} closed days ({closed}{len(calendar['closed_periods'])} other closed "
             f"period(s), {len(calendar['short_dates'])} short day(s))")
+
+
+def land_sales(target: Target, path: Path, landing_dir: Path, table: TextTable, reason: pd.Series,
+               reasons: tuple[str, ...], sales: pd.DataFrame, timestamps: pd.Series, date_format: str,
+               notes: Iterable[str] = (), details: Mapping[str, object] | None = None,
+               extra: Mapping[str, pd.DataFrame] | None = None, progress: Callable[[str], None] | None = None,
+               ) -> ImportReport:
+    """The end every importer shares: the accepted ``sales`` (retail_tables.order_lines' input) become the
+    landing tables, the rejected rows (``reason`` not NA) the quarantine; then summarise and ``land``."""
+    say = progress or _silent
+    lines = retail_tables.order_lines(sales)
+    customers, products = retail_tables.customers(lines), retail_tables.products(lines)
+    quarantine = quarantine_frame(path, table, reason)
+    sheets, overlap = sheet_summary(table, reason, timestamps)
+    report = summarise(path, table, reason, reasons, lines, customers, products, quarantine,
+                       date_format=date_format, notes=list(notes), sheets=sheets, sheet_overlap=overlap,
+                       details=dict(details or {}))
+    if overlap:
+        say(f"{overlap['duplicate_rows']:,} rows repeat an earlier sheet; days in more than one sheet: "
+            f"{', '.join(overlap['days']) or 'none'}")
+    return land(target, path, landing_dir, report, lines, quarantine, customers, products, extra, progress=say)
 
 
 def land(target: Target, path: Path, landing_dir: Path, report: ImportReport, lines: pd.DataFrame,

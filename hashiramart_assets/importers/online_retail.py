@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hashiramart_assets.importers import retail_tables, stock_codes
+from hashiramart_assets.importers import stock_codes
 from hashiramart_assets.importers.common import (
     DUPLICATE_ACROSS_SHEETS,
     ImportReport,
@@ -49,10 +49,7 @@ from hashiramart_assets.importers.common import (
     check_landing,
     duplicate_across_sheets,
     first_reasons,
-    land,
-    quarantine_frame,
-    sheet_summary,
-    summarise,
+    land_sales,
 )
 from hashiramart_assets.importers.csv_reading import TextTable, map_columns, read_table_as_text
 from hashiramart_assets.importers.parsing import parse_dates, parse_numbers
@@ -132,17 +129,8 @@ def import_online_retail(
     accepted = reason.isna().to_numpy()
     say(f"accepted {int(accepted.sum()):,} rows, quarantined {int((~accepted).sum()):,} (dates: {date_family})")
 
-    lines = retail_tables.order_lines(parsed.loc[accepted])
-    customers = retail_tables.customers(lines)
-    products = retail_tables.products(lines)
-    quarantine = quarantine_frame(path, table, reason)
-    sheets, overlap = sheet_summary(table, reason, parsed["ts"])
-    report = summarise(path, table, reason, REASONS, lines, customers, products, quarantine,
-                       date_format=date_family, notes=list(notes), sheets=sheets, sheet_overlap=overlap)
-    if overlap:
-        say(f"{overlap['duplicate_rows']:,} rows repeat an earlier sheet; days in more than one sheet: "
-            f"{', '.join(overlap['days']) or 'none'}")
-    return land(TARGET, path, landing_dir, report, lines, quarantine, customers, products, progress=say)
+    return land_sales(TARGET, path, landing_dir, table, reason, REASONS, parsed.loc[accepted], parsed["ts"],
+                      date_family, notes, progress=say)
 
 
 __all__ = ["REASONS", "ImportReport", "import_online_retail"]
