@@ -11,8 +11,10 @@
   importers try that rule first, and the report says how many rows and which days overlapped.
 - Reconciliation: accepted + quarantined == input rows and the reasons add up, checked before anything
   lands (``assert_reconciles``).
-- Landing (``land``): refuses a landing zone that already holds landed data unless replace=True
-  (``check_landing``, called before reading); writes everything to a staging folder, records the trading
+- Landing (``land_sales``: the accepted rows become the landing tables as retail_tables.py derives them,
+  the rejected ones the quarantine; then ``land``): refuses a landing zone that already holds landed
+  data unless replace=True (``check_landing``, called before reading); writes everything to a staging
+  folder, records the trading
   calendar of the span first..last accepted day there (``trading_calendar.record_landed_span``: explicit
   empty partitions for the days without accepted lines), then swaps it in with renames, so a failing
   import leaves the landing zone untouched; then the manifest and the report (``_reports/<file>``),

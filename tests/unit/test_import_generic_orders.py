@@ -230,3 +230,18 @@ def test_closed_sundays_and_a_holiday_break_land_empty_partitions_and_are_named(
     assert calendar["short_dates"] == short
     saved = json.loads((tmp_path / "_reports" / "orders_import.json").read_text())
     assert saved["calendar"] == report.calendar
+
+
+def test_timestamps_with_a_utc_offset_land_as_naive_utc(tmp_path):
+    source = tmp_path / "shopify_orders.csv"  # Shopify's order export writes local time with its offset
+    source.write_text("Name,Created at,Email,Lineitem sku,Lineitem quantity,Lineitem price\n"
+                      "#1001,2024-03-04 00:30:00 +0100,a@example.com,S1,1,5.00\n"
+                      "#1002,2024-03-04T10:00:00Z,b@example.com,S1,2,5.00\n"
+                      "#1003,2024-03-04 12:00:00,b@example.com,S1,1,5.00\n")
+    flags = ["order_id=Name", "timestamp=Created at", "customer_id=Email", "product_id=Lineitem sku",
+             "quantity=Lineitem quantity", "unit_price=Lineitem price"]
+    report = import_orders(source, tmp_path / "landing", make_mapping(None, flags))
+    assert (report.accepted_rows, report.date_format, report.days) == (3, "iso", 2)
+    orders = _landed(tmp_path / "landing", "orders").set_index("order_id")["order_ts"]
+    assert orders.to_dict() == {"#1001": pd.Timestamp("2024-03-03 23:30"), "#1002": pd.Timestamp("2024-03-04 10:00"),
+                                "#1003": pd.Timestamp("2024-03-04 12:00")}
