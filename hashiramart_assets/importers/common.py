@@ -3,7 +3,10 @@
 - Reasons: each rejected row gets exactly one reason, the first rule of the importer's ordered REASONS
   that applies (``first_reasons``), and lands in ``_quarantine/<file>`` with its original text as JSON
   and where it came from (``quarantine_frame``): ``source_file`` is the path (``path#sheet`` for a
-  workbook's sheet) and ``source_row`` the 1-based data row in that file or sheet (header excluded).
+  workbook's sheet), ``source_row`` the 1-based data row in that file or sheet (header excluded),
+  ``field`` the file's column that made it fail and ``detail`` its value (``Quantity='three'``), or for
+  a copy (no field) which row it copies (``copy of row 12``). The report lists a few such examples per
+  reason ("FILE row N, field F: reason (detail)").
 - Workbooks with one sheet per period (UCI's Online Retail II: "Year 2009-2010", "Year 2010-2011")
   repeat the days where the periods meet. A row of a later sheet whose text (every column) is also in
   an earlier sheet is a copy made by the export, not a sale: ``duplicate_across_sheets`` marks it (the
@@ -39,6 +42,7 @@ from hashiramart_assets.trading_calendar import record_landed_span
 
 DUPLICATE_ACROSS_SHEETS = "duplicate_across_sheets"
 JSON_SLICE_ROWS = 50_000
+EXAMPLES_PER_REASON = 3
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class ImportReport:
     sheet_overlap: dict[str, object] = field(default_factory=dict)  # workbook: duplicate_rows, days
     calendar: dict[str, object] | None = None  # trading_calendar.SpanReport of the landed span
     details: dict[str, object] = field(default_factory=dict)  # importer-specific (mapping, customer ids ...)
+    examples: list[str] = field(default_factory=list)  # "FILE row N, field F: reason (detail)", a few per reason
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -142,9 +147,51 @@ def sheet_summary(table: TextTable, reason: pd.Series, timestamps: pd.Series) ->
     return dict(table.sheets), overlap
 
 
-def quarantine_frame(path: Path, table: TextTable, reason: pd.Series) -> pd.DataFrame:
+def rejection_fields(reason: pd.Series, fields: Mapping[str, str | pd.Series]) -> pd.Series:
+    """Per row, the file's column that made it fail: ``fields`` maps a reason to its column, or to a
+    per-row Series of columns (NA where the row fails as a whole); NA for accepted rows and whole-row reasons."""
+    out = np.full(len(reason), None, dtype=object)
+    for name, column in fields.items():
+        hit = (reason == name).fillna(False).to_numpy(dtype=bool)
+        out[hit] = column.to_numpy(dtype=object)[hit] if isinstance(column, pd.Series) else column
+    return pd.Series(out, index=reason.index, dtype="string")
+
+
+def rejection_details(table: TextTable, reason: pd.Series, fields: pd.Series) -> pd.Series:
+    """Per rejected row: ``Column='value'`` where a field failed; else (a copy) ``copy of row N`` (``of
+    sheet 'S'`` when that row is in another sheet). NA for accepted rows."""
+    out = np.full(len(reason), None, dtype=object)
+    rejected = reason.notna().to_numpy()
+    named = rejected & fields.notna().to_numpy()
+    for column in fields[named].unique():
+        rows = named & (fields == column).fillna(False).to_numpy(dtype=bool)
+        codes, values = pd.factorize(table.frame.loc[rows, column].fillna(""), sort=False)  # ~1 text per value
+        out[rows] = np.array([f"{column}={value!r}" for value in values], dtype=object)[codes]
+    copies = np.flatnonzero(rejected & ~named)
+    if len(copies):
+        first = pd.Series(np.arange(len(table.frame))).groupby(row_keys(table.frame)).transform("min").to_numpy()
+        source_rows, sheet, names = table.source_rows(), table.sheet_codes(), [name for name, _ in table.sheets]
+        out[copies] = [f"copy of row {source_rows[first[i]]}"
+                       + (f" of sheet {names[sheet[first[i]]]!r}" if sheet[first[i]] != sheet[i] else "")
+                       for i in copies]
+    return pd.Series(out, index=reason.index, dtype="string")
+
+
+def examples(quarantine: pd.DataFrame, per_reason: int = EXAMPLES_PER_REASON) -> list[str]:
+    """A few "FILE row N, field F: reason (detail)" lines per reason, in file order."""
+    out = []
+    for row in quarantine.groupby("reason", sort=False).head(per_reason).itertuples():
+        where = f", field {row.field}" if "field" in quarantine and pd.notna(row.field) else ""
+        detail = f" ({row.detail})" if "detail" in quarantine and pd.notna(row.detail) else ""
+        out.append(f"{row.source_file} row {row.source_row}{where}: {row.reason}{detail}")
+    return out
+
+
+def quarantine_frame(path: Path, table: TextTable, reason: pd.Series,
+                     fields: Mapping[str, str | pd.Series] | None = None) -> pd.DataFrame:
     """Rejected rows with their original text as JSON (header as in the file -> cell text, blank cells
-    and the missing cells of a short row as ""). Serialised in slices so a mostly rejected file stays cheap."""
+    and the missing cells of a short row as ""). Serialised in slices so a mostly rejected file stays cheap.
+    With ``fields`` (see ``rejection_fields``) also the failing ``field`` and its ``detail``."""
     rejected = reason.notna().to_numpy()
     kept = table.frame.loc[rejected]
     rows: list[str] = []
@@ -156,12 +203,17 @@ def quarantine_frame(path: Path, table: TextTable, reason: pd.Series) -> pd.Data
         rows += text.rstrip("\n").split("\n")  # JSON escapes newlines inside values: one line per row
     if len(rows) != len(kept):
         raise AssertionError("one JSON line per rejected row")
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "source_file": table.source_names(path)[rejected],
         "source_row": table.source_rows()[rejected],
         "reason": reason[rejected].to_numpy(),
         "raw": rows,
     }).astype(landing.QUARANTINE_COLUMNS)
+    if fields is not None:
+        field_of = rejection_fields(reason, fields)
+        out["field"] = pd.Series(field_of.to_numpy()[rejected], dtype="string")
+        out["detail"] = pd.Series(rejection_details(table, reason, field_of).to_numpy()[rejected], dtype="string")
+    return out
 
 
 def assert_reconciles(report: ImportReport) -> None:
@@ -258,17 +310,18 @@ def land_sales(target: Target, path: Path, landing_dir: Path, table: TextTable, 
                reasons: tuple[str, ...], sales: pd.DataFrame, timestamps: pd.Series, date_format: str,
                notes: Iterable[str] = (), details: Mapping[str, object] | None = None,
                extra: Mapping[str, pd.DataFrame] | None = None, progress: Callable[[str], None] | None = None,
-               ) -> ImportReport:
+               fields: Mapping[str, str | pd.Series] | None = None) -> ImportReport:
     """The end every importer shares: the accepted ``sales`` (retail_tables.order_lines' input) become the
-    landing tables, the rejected rows (``reason`` not NA) the quarantine; then summarise and ``land``."""
+    landing tables, the rejected rows (``reason`` not NA) the quarantine, with the failing field per
+    reason from ``fields`` (``rejection_fields``); then summarise and ``land``."""
     say = progress or _silent
     lines = retail_tables.order_lines(sales)
     customers, products = retail_tables.customers(lines), retail_tables.products(lines)
-    quarantine = quarantine_frame(path, table, reason)
+    quarantine = quarantine_frame(path, table, reason, fields or {})
     sheets, overlap = sheet_summary(table, reason, timestamps)
     report = summarise(path, table, reason, reasons, lines, customers, products, quarantine,
                        date_format=date_format, notes=list(notes), sheets=sheets, sheet_overlap=overlap,
-                       details=dict(details or {}))
+                       details=dict(details or {}), examples=examples(quarantine))
     if overlap:
         say(f"{overlap['duplicate_rows']:,} rows repeat an earlier sheet; days in more than one sheet: "
             f"{', '.join(overlap['days']) or 'none'}")

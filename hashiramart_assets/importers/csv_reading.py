@@ -159,22 +159,28 @@ def read_table_as_text(path: Path, delimiter: str | None = None) -> TextTable:
     return TextTable(frame, encoding, sep, compression)
 
 
-def map_columns(frame: pd.DataFrame, expected: dict[str, tuple[str, ...]], source: Path) -> pd.DataFrame:
-    """A frame with the canonical column names, matched case-, space- and underscore-insensitively.
+def match_headers(frame: pd.DataFrame, expected: dict[str, tuple[str, ...]], source: Path) -> dict[str, str]:
+    """canonical name -> the file's header for it, matched case-, space- and underscore-insensitively.
 
     ``expected`` maps each canonical name to the header spellings the known layouts use; the error
     names the file, the missing columns in those spellings and the columns that were found.
     """
     found = {normalise_header(c): c for c in frame.columns}
-    columns, missing = {}, []
+    headers, missing = {}, []
     for canonical, spellings in expected.items():
         match = next((found[normalise_header(s)] for s in spellings if normalise_header(s) in found), None)
         if match is None:
             missing.append(" or ".join(repr(s) for s in spellings))
         else:
-            columns[canonical] = frame[match]
+            headers[canonical] = match
     if missing:
         raise ValueError(
             f"{source}: missing required column(s) {', '.join(missing)}; found columns {list(frame.columns)}"
         )
-    return pd.DataFrame(columns)
+    return headers
+
+
+def map_columns(frame: pd.DataFrame, expected: dict[str, tuple[str, ...]], source: Path) -> pd.DataFrame:
+    """A frame with the canonical column names (see ``match_headers``)."""
+    headers = match_headers(frame, expected, source)
+    return pd.DataFrame({canonical: frame[header] for canonical, header in headers.items()})

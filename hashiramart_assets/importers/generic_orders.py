@@ -21,9 +21,10 @@ country, channel, description, product_name. It comes from a small YAML file, fr
     customer_ids: auto             # auto | numeric | hash
 
 Every input row ends in the landed order lines or in ``_quarantine/orders.parquet`` with exactly one
-reason (the first of REASONS that applies) and its original text, so accepted + quarantined == input
-rows; the report is printed and saved as ``_reports/orders_import.json`` with the trading calendar of the
-landed span (common.py: staging, replace, calendar, manifest and the landing tables are shared with online_retail.py).
+reason (the first of REASONS that applies), the column that failed and its value (or the row it
+copies) and its original text, so accepted + quarantined == input rows; the report is printed and
+saved as ``_reports/orders_import.json`` with the trading calendar of the landed span (common.py:
+staging, replace, calendar, manifest and the landing tables are shared with online_retail.py).
 
 Reasons, in the order they are tried:
   duplicate_across_sheets  (workbooks) a copy of a row of an earlier sheet (common.py)
@@ -71,7 +72,7 @@ import pandas as pd
 import yaml
 
 from hashiramart_assets.importers import common
-from hashiramart_assets.importers.csv_reading import normalise_header, read_table_as_text
+from hashiramart_assets.importers.csv_reading import TextTable, normalise_header, read_table_as_text
 from hashiramart_assets.importers.parsing import DECIMAL_MARKS, date_families, parse_dates, parse_numbers, per_distinct
 
 SOURCE = "orders"
@@ -254,6 +255,35 @@ def _text(frame: pd.DataFrame, columns: Mapping[str, str], key: str) -> pd.Serie
     return frame[columns[key]].fillna("").astype("string")
 
 
+def _reasons(p: pd.DataFrame, table: TextTable, columns: Mapping[str, str], returns: str
+             ) -> tuple[pd.Series, dict[str, str | pd.Series]]:
+    """One reason per rejected row (REASONS order), NA for accepted rows; and the file column that fails
+    per reason (common.rejection_fields). ``p`` holds the parsed fields of every row."""
+    qty, given_customer = p["quantity"], p["customer_text"] != ""
+    unparseable = {  # mapping key -> rows whose value does not parse, in the order of the fields
+        "order_id": p["invoice"] == "",
+        "timestamp": p["ts"].isna(),
+        "customer_id": given_customer & p["customer_id"].isna(),
+        "product_id": p["product_id"] == "",
+        "quantity": qty.isna() | (qty % 1 != 0) | (qty.abs() > INT32_MAX),
+        "unit_price": p["unit_price"].isna(),
+    }
+    rules = {
+        common.DUPLICATE_ACROSS_SHEETS: common.duplicate_across_sheets(table),
+        "unparseable_row": np.logical_or.reduce([m.fillna(False).to_numpy(dtype=bool) for m in unparseable.values()]),
+        "missing_customer": ~given_customer,
+        "return": (qty < 0) & (returns == "quarantine"),
+        "non_positive_quantity": qty == 0,
+        "non_positive_price": p["unit_price"] <= 0,
+        "duplicate_row": table.frame.duplicated(keep="first"),
+    }
+    failing = common.first_reasons(unparseable, tuple(unparseable), p.index).map(columns, na_action="ignore")
+    fields = {"unparseable_row": failing.astype("string"), "missing_customer": columns["customer_id"],
+              "return": columns["quantity"], "non_positive_quantity": columns["quantity"],
+              "non_positive_price": columns["unit_price"]}
+    return common.first_reasons(rules, REASONS, p.index), fields
+
+
 def import_orders(path: Path, landing_dir: Path, mapping: OrdersMapping,
                   progress: Callable[[str], None] | None = None, replace: bool = False) -> common.ImportReport:
     """Land an order-line export under ``landing_dir`` with ``mapping``; see the module doc."""
@@ -267,37 +297,27 @@ def import_orders(path: Path, landing_dir: Path, mapping: OrdersMapping,
     say(f"read {len(raw):,} rows from {path} ({table.encoding}); mapping {columns}")
 
     dates = parse_dates(_text(raw, columns, "timestamp"), mapping.date_format)
-    quantity = parse_numbers(_text(raw, columns, "quantity"), mapping.decimal)
-    price = parse_numbers(_text(raw, columns, "unit_price"), mapping.decimal)
     customer_text = _text(raw, columns, "customer_id").str.strip()
     customer_id, id_mode, id_why, id_pairs = assign_customer_ids(customer_text, mapping.customer_ids)
-    order_id, product_id = _text(raw, columns, "order_id").str.strip(), _text(raw, columns, "product_id").str.strip()
-    given_customer = customer_text != ""
-    rules = {
-        common.DUPLICATE_ACROSS_SHEETS: common.duplicate_across_sheets(table),
-        "unparseable_row": dates.timestamps.isna() | quantity.isna() | price.isna() | (quantity % 1 != 0)
-        | (quantity.abs() > INT32_MAX) | (order_id == "") | (product_id == "") | (given_customer & customer_id.isna()),
-        "missing_customer": ~given_customer,
-        "return": (quantity < 0) & (mapping.returns == "quarantine"),
-        "non_positive_quantity": quantity == 0,
-        "non_positive_price": price <= 0,
-        "duplicate_row": raw.duplicated(keep="first"),
-    }
-    reason = common.first_reasons(rules, REASONS, raw.index)
+    country = _text(raw, columns, "country").str.strip()
+    name = _text(raw, columns, "product_name").str.strip()
+    parsed = pd.DataFrame({
+        "invoice": _text(raw, columns, "order_id").str.strip(), "ts": dates.timestamps,
+        "customer_text": customer_text, "customer_id": customer_id,
+        "product_id": _text(raw, columns, "product_id").str.strip(),
+        "quantity": parse_numbers(_text(raw, columns, "quantity"), mapping.decimal),
+        "unit_price": parse_numbers(_text(raw, columns, "unit_price"), mapping.decimal),
+        "country": country.mask(country == "", "Unspecified"),
+        "description": name.where(name != "", _text(raw, columns, "description").str.strip()),
+    })
+    reason, fields = _reasons(parsed, table, columns, mapping.returns)
     accepted = reason.isna().to_numpy()
     say(f"accepted {int(accepted.sum()):,} rows, quarantined {int((~accepted).sum()):,} (dates: {dates.family}; "
         f"customer ids: {id_mode})")
 
-    name = _text(raw, columns, "product_name").str.strip()
-    description = name.where(name != "", _text(raw, columns, "description").str.strip())
-    country = _text(raw, columns, "country").str.strip()
-    channel, unrecognised_channels = normalise_channels(_text(raw, columns, "channel").loc[accepted])
-    sales = pd.DataFrame({
-        "invoice": order_id, "ts": dates.timestamps, "customer_id": customer_id, "product_id": product_id,
-        "quantity": quantity, "unit_price": price, "country": country.mask(country == "", "Unspecified"),
-        "description": description, "is_return": (quantity < 0).to_numpy(dtype=bool),
-    }).loc[accepted]
-    sales["channel"] = channel
+    sales = parsed.loc[accepted].drop(columns=["customer_text"])
+    sales["is_return"] = (sales["quantity"] < 0).to_numpy(dtype=bool)
+    sales["channel"], unrecognised_channels = normalise_channels(_text(raw, columns, "channel").loc[accepted])
     if "category" in columns:
         sales["category"] = _text(raw, columns, "category").loc[accepted].str.strip()
     if id_mode == "hashed":  # the pairs of the landed lines, one row per distinct (id, text)
@@ -314,7 +334,7 @@ def import_orders(path: Path, landing_dir: Path, mapping: OrdersMapping,
     }
     extra = {CUSTOMER_ID_FILE: id_pairs} if id_mode == "hashed" else {}
     return common.land_sales(TARGET, path, landing_dir, table, reason, REASONS, sales, dates.timestamps,
-                             dates.family, dates.notes, details, extra, progress=say)
+                             dates.family, dates.notes, details, extra, progress=say, fields=fields)
 
 
 def customer_id_map(landing_dir: Path) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Import a UCI Online Retail (I or II) export into the landing zone, quarantining what is not a sale.
 
 Every input row ends either in the landed order lines or in ``_quarantine/online_retail.parquet``
-with exactly one reason (the first rule of REASONS that applies) and its original text, so the
+with exactly one reason (the first rule of REASONS that applies), the column that failed and its
+value (or which row it copies) and its original text (common.py), so the
 import can assert accepted + quarantined == input rows and report the counts per reason.
 
 Reasons, in the order they are tried:
@@ -51,7 +52,7 @@ from hashiramart_assets.importers.common import (
     first_reasons,
     land_sales,
 )
-from hashiramart_assets.importers.csv_reading import TextTable, map_columns, read_table_as_text
+from hashiramart_assets.importers.csv_reading import TextTable, match_headers, read_table_as_text
 from hashiramart_assets.importers.parsing import parse_dates, parse_numbers
 
 SOURCE = "online-retail"
@@ -94,23 +95,40 @@ def _parse(cols: pd.DataFrame) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     return parsed, dates.family, dates.notes
 
 
-def _reasons(p: pd.DataFrame, table: TextTable) -> pd.Series:
-    """One reason per rejected row (first rule that applies, REASONS order), NA for accepted rows."""
+def _reasons(p: pd.DataFrame, table: TextTable, h: dict[str, str]) -> tuple[pd.Series, dict[str, str | pd.Series]]:
+    """One reason per rejected row (first rule that applies, REASONS order), NA for accepted rows; and the
+    file column (``h``: canonical -> header) that fails per reason (common.rejection_fields)."""
     qty, price, cust = p["quantity"], p["unit_price"], p["customer_id"]
-    bad_customer = p["customer_given"] & (cust.isna() | (cust <= 0) | (cust % 1 != 0))
+    unparseable = {  # the file's column -> rows whose value there does not parse, in column order
+        h["invoice"]: p["invoice"] == "",
+        h["stock_code"]: p["product_id"] == "",
+        h["quantity"]: qty.isna() | (qty % 1 != 0) | (qty.abs() > INT32_MAX),
+        h["invoice_date"]: p["ts"].isna(),
+        h["price"]: price.isna(),
+        h["customer"]: p["customer_given"] & (cust.isna() | (cust <= 0) | (cust % 1 != 0)),
+    }
+    adjustment_invoice = p["invoice"].str.startswith("A").to_numpy(dtype=bool)
     rules = {
         DUPLICATE_ACROSS_SHEETS: duplicate_across_sheets(table),
-        "unparseable_row": p["ts"].isna() | qty.isna() | price.isna() | (qty % 1 != 0) | (qty.abs() > INT32_MAX)
-        | (p["invoice"] == "") | (p["product_id"] == "") | bad_customer,
+        "unparseable_row": np.logical_or.reduce([m.fillna(False).to_numpy(dtype=bool) for m in unparseable.values()]),
         "cancellation": p["invoice"].str.startswith("C"),
-        "adjustment": p["invoice"].str.startswith("A") | p["product_id"].isin(sorted(stock_codes.ADJUSTMENT_CODES)),
+        "adjustment": adjustment_invoice | p["product_id"].isin(sorted(stock_codes.ADJUSTMENT_CODES)).to_numpy(bool),
         "missing_customer": ~p["customer_given"],
         "non_product_code": ~stock_codes.is_product(p["product_id"]),
         "non_positive_quantity": qty <= 0,
         "non_positive_price": price <= 0,
         "duplicate_row": table.frame.duplicated(keep="first"),
     }
-    return first_reasons(rules, REASONS, p.index)
+    fields = {
+        "unparseable_row": first_reasons(unparseable, tuple(unparseable), p.index),
+        "cancellation": h["invoice"],
+        "adjustment": pd.Series(np.where(adjustment_invoice, h["invoice"], h["stock_code"]), index=p.index),
+        "missing_customer": h["customer"],
+        "non_product_code": h["stock_code"],
+        "non_positive_quantity": h["quantity"],
+        "non_positive_price": h["price"],
+    }
+    return first_reasons(rules, REASONS, p.index), fields
 
 
 def import_online_retail(
@@ -121,16 +139,16 @@ def import_online_retail(
     say = progress or (lambda _message: None)
     check_landing(landing_dir, replace)  # before reading: a refusal should not cost a 1M-row parse
     table = read_table_as_text(path)
-    cols = map_columns(table.frame, COLUMNS, path)
+    headers = match_headers(table.frame, COLUMNS, path)
     say(f"read {len(table.frame):,} rows from {path} ({table.encoding})")
 
-    parsed, date_family, notes = _parse(cols)
-    reason = _reasons(parsed, table)
+    parsed, date_family, notes = _parse(pd.DataFrame({c: table.frame[h] for c, h in headers.items()}))
+    reason, fields = _reasons(parsed, table, headers)
     accepted = reason.isna().to_numpy()
     say(f"accepted {int(accepted.sum()):,} rows, quarantined {int((~accepted).sum()):,} (dates: {date_family})")
 
     return land_sales(TARGET, path, landing_dir, table, reason, REASONS, parsed.loc[accepted], parsed["ts"],
-                      date_family, notes, progress=say)
+                      date_family, notes, progress=say, fields=fields)
 
 
 __all__ = ["REASONS", "ImportReport", "import_online_retail"]

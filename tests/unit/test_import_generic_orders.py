@@ -47,6 +47,11 @@ def _quarantine(landing_dir: Path) -> dict[int, str]:
     return dict(zip(frame["source_row"], frame["reason"], strict=True))
 
 
+def _details(landing_dir: Path) -> dict[int, str]:
+    frame = pd.read_parquet(landing_dir / "_quarantine" / "orders.parquet")
+    return dict(zip(frame["source_row"], frame["detail"], strict=True))
+
+
 def _hashed(text: str) -> int:
     """The documented formula: BLAKE2b-64 of the text into [10**12, 2**53)."""
     digest = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
@@ -67,6 +72,9 @@ def test_flag_mapping_with_text_customer_ids_matches_the_hand_count(shop):
         duplicate_row=1)
     assert _quarantine(out) == {5: "duplicate_row", 6: "missing_customer", 7: "return", 8: "non_positive_price",
                                 9: "unparseable_row", 11: "non_positive_quantity"}
+    assert _details(out) == {5: "copy of row 4", 6: "Customer=''", 7: "Qty='-1'", 8: "Unit Price='0'",
+                             9: "Order Date='06/03/2024 10:00'", 11: "Qty='0'"}
+    assert f"{SHOP} row 9, field Order Date: unparseable_row (Order Date='06/03/2024 10:00')" in report.examples
     assert (report.days, report.start_date, report.end_date) == (5, "2024-03-04", "2024-03-08")
     assert (report.orders, report.customers, report.products) == (7, 5, 5)
     assert (report.encoding, report.delimiter, report.date_format) == ("utf-8-sig", ",", "iso")
@@ -159,6 +167,7 @@ def test_yaml_mapping_semicolon_decimal_comma_file_through_the_cli(tmp_path):
     }
     out = home / "landing"
     assert _quarantine(out) == {3: "unparseable_row", 5: "return", 6: "unparseable_row"}
+    assert _details(out) == {3: "Einzelpreis='3.50'", 5: "Menge='-2'", 6: "Menge='1,5'"}
     orders = _landed(out, "orders")
     got = sorted(zip(orders["order_id"], orders["product_id"], orders["quantity"], orders["unit_price"],
                      orders["customer_id"], orders["order_ts"], strict=True))

@@ -105,7 +105,14 @@ def test_quarantined_rows_point_at_their_sheet_and_row(imported):
         *[(second, row, "duplicate_across_sheets") for row in (1, 2, 3, 4, 5, 7, 9)],
         (second, 6, "duplicate_row"), (second, 11, "duplicate_row"),
     ])
-    raw = quarantine.set_index(["source_file", "source_row"]).loc[(second, 3), "raw"]
+    by_row = quarantine.set_index(["source_file", "source_row"])
+    assert {key: by_row.loc[key, "detail"] for key in ((second, 3), (second, 6), (first, 6), (second, 11))} == {
+        (second, 3): "copy of row 4 of sheet 'Year 2009-2010'",
+        (second, 6): "copy of row 5 of sheet 'Year 2009-2010'",  # the third copy: an ordinary duplicate_row
+        (first, 6): "copy of row 5", (second, 11): "copy of row 10",
+    }
+    assert tuple(by_row.loc[(first, 4), ["field", "detail"]]) == ("Invoice", "Invoice='C536003'")
+    raw = by_row.loc[(second, 3), "raw"]
     assert json.loads(raw) == {"Invoice": "C536003", "StockCode": "22423", "Description": "REGENCY CAKESTAND 3 TIER",
                                "Quantity": "-1", "InvoiceDate": "2010-12-01 11:00:00", "Price": "12.75",
                                "Customer ID": "13047", "Country": UK}

@@ -62,6 +62,14 @@ def test_layout_i_counts_match_the_hand_count(tmp_path):
     assert (report.start_date, report.end_date) == ("2010-12-01", "2010-12-13")
     assert (report.encoding, report.date_format, report.notes) == ("cp1252", "us", [])
     assert messages and "43 rows" in messages[0]
+    assert report.examples[:4] == [
+        f"{LAYOUT_I} row 7, field StockCode: non_product_code (StockCode='POST')",
+        f"{LAYOUT_I} row 8, field InvoiceNo: cancellation (InvoiceNo='C536379')",
+        f"{LAYOUT_I} row 9, field InvoiceNo: cancellation (InvoiceNo='C536383')",
+        f"{LAYOUT_I} row 10, field CustomerID: missing_customer (CustomerID='')",
+    ]
+    assert f"{LAYOUT_I} row 16: duplicate_row (copy of row 12)" in report.examples
+    assert len(report.examples) == 3 + 2 + 1 + 3 + 3 + 1 + 1 + 1  # up to 3 per reason
     saved = json.loads((tmp_path / "_reports" / "online_retail_import.json").read_text())
     assert saved == report.to_dict()
     manifest = landing.read_manifest(tmp_path)
@@ -122,7 +130,7 @@ def test_landed_tables_follow_the_contract(request, which):
         assert list(frame.columns) == list(landing.TABLE_COLUMNS[table])
         assert (conformed.dtypes == frame.dtypes).all(), table
     quarantine = _quarantine(out)
-    assert list(quarantine.columns) == list(landing.QUARANTINE_COLUMNS)
+    assert list(quarantine.columns) == [*landing.QUARANTINE_COLUMNS, "field", "detail"]
     assert (quarantine.astype(landing.QUARANTINE_COLUMNS).dtypes == quarantine.dtypes).all()
     assert len(orders) == len(events)
     assert (events["event_type"] == "purchase").all()
@@ -210,11 +218,24 @@ def test_quarantine_keeps_the_original_row_text(landed_i, landed_ii):
     assert json.loads(one.loc[23, "raw"])["Quantity"] == "three"
     assert json.loads(one.loc[41, "raw"])["CustomerID"] == "1234X"
     assert json.loads(one.loc[10, "raw"])["CustomerID"] == ""  # blank stays blank, not "nan"
+    # the column that failed and its value; for a copy, the row it copies
+    assert [tuple(one.loc[row, ["field", "detail"]]) for row in (22, 23, 39, 40, 41)] == [
+        ("InvoiceDate", "InvoiceDate='not a date'"), ("Quantity", "Quantity='three'"),
+        ("UnitPrice", "UnitPrice='abc'"), ("Quantity", "Quantity='1.5'"), ("CustomerID", "CustomerID='1234X'")]
+    assert tuple(one.loc[8, ["field", "detail"]]) == ("InvoiceNo", "InvoiceNo='C536379'")
+    assert tuple(one.loc[24, ["field", "detail"]]) == ("InvoiceNo", "InvoiceNo='A563185'")
+    assert tuple(one.loc[10, ["field", "detail"]]) == ("CustomerID", "CustomerID=''")
+    assert tuple(one.loc[29, ["field", "detail"]]) == ("StockCode", "StockCode='gift_0001_40'")
+    assert tuple(one.loc[20, ["field", "detail"]]) == ("Quantity", "Quantity='-2'")
+    assert pd.isna(one.loc[16, "field"]) and one.loc[16, "detail"] == "copy of row 12"
     two = _quarantine(landed_ii).set_index("source_row")
     assert two.loc[15, "reason"] == "unparseable_row"
     raw = json.loads(two.loc[9, "raw"])  # header spelled as in the file, spaces included
     assert (raw["Invoice"], raw[" Price "], raw["Customer ID "]) == ("489438", "0.98", "18102.0")
     assert raw["Description"] == "DINOSAURS  WRITING SET "  # untrimmed
+    assert tuple(two.loc[12, ["field", "detail"]]) == ("StockCode", "StockCode='ADJUST'")
+    assert tuple(two.loc[28, ["field", "detail"]]) == (" Price ", " Price ='-4.95'")  # header as in the file
+    assert two.loc[9, "detail"] == "copy of row 8"
 
 
 def test_quarantined_text_survives_slashes_backslashes_quotes_and_newlines(tmp_path):
