@@ -90,6 +90,31 @@ def _category_launch(manifest: dict[str, object], start: date, new_category: boo
     return start if new_category else None
 
 
+RELOAD_QUERY = "query { workspaceOrError { ... on Workspace { locationEntries { name } } } }"
+RELOAD_MUTATION = """mutation Reload($name: String!) {
+  reloadRepositoryLocation(repositoryLocationName: $name) { __typename }
+}"""
+
+
+def reload_code_locations(graphql_url: str) -> str:
+    """Ask a running Dagster webserver to reload its code locations, so partitions cover newly landed days.
+
+    Why: the daily partitions end at the last landed day (settings), and a running code server built them
+    when it started; new days become partitions (and visible to land_new_days) only after a reload.
+    """
+    import httpx
+
+    try:
+        names = [entry["name"] for entry in httpx.post(graphql_url, json={"query": RELOAD_QUERY}, timeout=10)
+                 .json()["data"]["workspaceOrError"]["locationEntries"]]
+        for name in names:
+            httpx.post(graphql_url, json={"query": RELOAD_MUTATION, "variables": {"name": name}}, timeout=120)
+    except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+        return (f"no running Dagster UI at {graphql_url} to reload ({type(exc).__name__}); the next "
+                "`hashiramart ui` / `demo` loads the new days")
+    return f"reloaded code location(s) {', '.join(names)} at {graphql_url}: the new days are partitions now"
+
+
 def simulate_drift(
     settings: Settings, say: Say, days: int = 14, new_category: bool = True, price_factor: float = 1.25,
     run_now: bool = False,
@@ -121,6 +146,7 @@ def simulate_drift(
     generate(config, settings.landing_dir, progress=say)
     say(f"landed {start}..{last} (new category: {new_category}, prices x{price_factor})")
     if not run_now:
+        say(reload_code_locations(settings.dagster_graphql_url))
         say("the running platform's sensors pick the days up; watch the Dagster UI (Automation, Runs)")
         return True
     defs, instance = build_definitions(load_settings()), get_instance(settings)

@@ -7,7 +7,7 @@ the same in a folder listing, so the calendar is recorded explicitly:
 - importers know the span they imported: every calendar day of it is recorded, days without any accepted
   line get an explicit empty partition, and the closed weekdays / dates are *inferred* from the history
   and reported (``record_landed_span``);
-- the generator records its span (it trades every day);
+- the generator records its span in the manifest and lands a file for every day (it trades every day);
 - a shop can *declare* closed weekdays, closed dates (holidays) and short days in settings
   (``HASHIRAMART_CLOSED_WEEKDAYS``, ``HASHIRAMART_CLOSED_DATES``, ``HASHIRAMART_SHORT_DATES``), which are
   added to what the manifest holds.
@@ -209,12 +209,6 @@ def record_landed_span(landing_dir: Path, rows_by_day: dict[str, int], start: st
     write_closed_days(landing_dir, calendar.closed_dates)
     landing.write_manifest(landing_dir, start_date=start, end_date=end, **{MANIFEST_KEY: calendar.to_manifest()})
     return report
-
-
-def record_trading_span(landing_dir: Path, start: str, end: str) -> None:
-    """For the generator (trades every day): widen the manifest's span, keep any calendar already there."""
-    current = TradingCalendar.from_manifest(landing.read_manifest(landing_dir).get(MANIFEST_KEY))
-    landing.write_manifest(landing_dir, start_date=start, end_date=end, **{MANIFEST_KEY: current.to_manifest()})
 
 
 def declared_calendar(

@@ -81,6 +81,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _partition_keys(port: int) -> list[str]:
+    query = '{ assetNodeOrError(assetKey: {path: ["raw", "orders"]}) { ... on AssetNode { partitionKeys } } }'
+    answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=60).json()
+    return answer["data"]["assetNodeOrError"]["partitionKeys"]
+
+
 def test_ui_command_serves_the_whole_lineage_graph_and_stops_everything(home):
     port = _free_port()
     ui = subprocess.Popen([str(BIN / "hashiramart"), "ui", "--port", str(port)], env=_env(home),
@@ -102,6 +108,13 @@ def test_ui_command_serves_the_whole_lineage_graph_and_stops_everything(home):
             for n in answer["data"]["assetNodes"]
         }
         assert nodes == EXPECTED_PARENTS
+        # partitions follow the landed span (the demo's 21 days); newly landed days become partitions when
+        # simulate-drift asks the running UI to reload its code location
+        assert _partition_keys(port)[-1] == "2025-01-21" and len(_partition_keys(port)) == 21
+        drift = _cli(home, "simulate-drift", "--days", "2", DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{port}/graphql")
+        assert drift.returncode == 0, drift.stderr[-2000:]
+        assert "reloaded code location(s)" in drift.stderr
+        assert _partition_keys(port)[-2:] == ["2025-01-22", "2025-01-23"]
         started = psutil.Process(ui.pid).children(recursive=True)
         assert len(started) >= 3  # dagster dev: webserver, daemon, code server
     finally:
