@@ -6,6 +6,8 @@ pass the Dagster run's lineage, and turn the outcome into metadata and asset che
 
 # No `from __future__ import annotations`: Dagster reads Config / resource annotations at definition time.
 
+from collections.abc import Iterator
+
 import dagster as dg
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -25,7 +27,7 @@ from hashiramart_assets.ml.recommender.params import RecommenderParams
 from hashiramart_assets.ml.registration import Lineage, RegistrationOutcome
 from hashiramart_assets.ml.tracking import git_commit
 from hashiramart_assets.ml.train_forecaster import load_champion_forecaster, train_forecaster
-from hashiramart_assets.ml.train_recommender import train_recommender
+from hashiramart_assets.ml.train_recommender import train_recommender, untrainable_reason
 from hashiramart_assets.resources.lake import LakeResource
 from hashiramart_assets.resources.mlflow import RegistryResource
 from hashiramart_assets.resources.postgres import PostgresResource
@@ -149,6 +151,18 @@ def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) ->
         inputs = read_recommender_inputs(lake.root)
     except FileNotFoundError as exc:
         raise dg.Failure(str(exc)) from exc
+    reason = untrainable_reason(inputs)
+    if reason:
+        # Not a failure: materialised as "not trained" (nothing registered) so the run and monitoring/feature_drift
+        # go on; recommendations skips itself; the checks say why as warnings (the retraining sensor reacts to
+        # failed ERROR checks only).
+        context.log.warning(f"recommender not trained: {reason}")
+        return dg.MaterializeResult(
+            metadata={"trained": False, "reason": reason},
+            check_results=[dg.AssetCheckResult(check_name=spec.name, passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                               description=f"not evaluated: {reason}")
+                           for spec in model_checks.model_check_specs(RECOMMENDER_KEY, with_segments=True)],
+        )
     client, parent = _client(context)
     trained = train_recommender(inputs, config.params(), _lineage(context, RECOMMENDER_DEPS), client, parent)
     metrics, outcome = trained.metrics, trained.registration
@@ -216,6 +230,14 @@ def _champion_or_fail(model_registry: RegistryResource, name: str) -> ModelVersi
     return champion
 
 
+def _recommender_not_trained(context: dg.AssetExecutionContext) -> str | None:
+    """The reason the latest models/recommender materialisation gives for not training, else None."""
+    event = context.instance.get_latest_materialization_event(RECOMMENDER_KEY)
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    trained = metadata.get("trained")
+    return str(metadata["reason"].value) if trained is not None and trained.value is False else None
+
+
 class RecommendationsConfig(dg.Config):
     top_n: int = 20
 
@@ -226,12 +248,18 @@ class RecommendationsConfig(dg.Config):
     deps=[RECOMMENDER_KEY, dg.AssetKey(["raw", "customers"])],
     automation_condition=EAGER,
     kinds={"parquet", "postgres"},
+    output_required=False,  # skipped (with monitoring/recommender_quality) when the recommender was not trained
     description="Top-N recommendations of the champion recommender for every customer: on the lake and in "
                 "Postgres serving.recommendations, for fast serving and for monitoring.",
 )
 def recommendations(
-    config: RecommendationsConfig, lake: LakeResource, postgres: PostgresResource, model_registry: RegistryResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, config: RecommendationsConfig, lake: LakeResource, postgres: PostgresResource,
+    model_registry: RegistryResource,
+) -> Iterator[dg.MaterializeResult]:
+    not_trained = _recommender_not_trained(context)
+    if not_trained:
+        context.log.warning(f"no recommendations: the recommender was not trained ({not_trained})")
+        return
     champion = _champion_or_fail(model_registry, registry.RECOMMENDER)
     loaded = mlflow.pyfunc.load_model(f"models:/{registry.RECOMMENDER}/{champion.version}")
     model = loaded.unwrap_python_model().model
@@ -242,7 +270,7 @@ def recommendations(
     written = store.write_parquet(top, out_uri)
     rows = load.replace_table(postgres.get_url(), "serving", "recommendations", top)
     fallback_share = float(top.drop_duplicates("customer_id")["is_fallback"].mean()) if len(top) else 0.0
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={"dagster/row_count": rows, "customers": int(top["customer_id"].nunique()),
                   "model_version": str(champion.version), "fallback_share": fallback_share,
                   "lake_location": dg.MetadataValue.path(out_uri), "table": "serving.recommendations",

@@ -33,7 +33,7 @@ class SampleSummary:
 
 def write_sample(
     folder: Path, stores: int = 20, days: int = 200, start: date = date(2024, 1, 1), seed: int = 7,
-    refurbishments: int = 3, refurbishment_days: int = 10,
+    refurbishments: int = 3, refurbishment_days: int = 10, noise: float = 0.08,
 ) -> SampleSummary:
     """Write ``train.csv`` and ``store.csv`` into ``folder`` (rows sorted like Rossmann: newest day first)."""
     rng = np.random.default_rng(seed)
@@ -59,7 +59,7 @@ def write_sample(
     closed |= refurbished
     trend = 1 + 0.0005 * (grid["Date"] - dates[0]).dt.days
     mean = level[grid["Store"] - 1] * WEEKLY[grid["DayOfWeek"] - 1] * (1 + 0.25 * grid["Promo"]) * trend
-    sales = np.round(mean * rng.lognormal(0, 0.08, len(grid)))
+    sales = np.round(mean * rng.lognormal(0, noise, len(grid)))
     grid["Open"] = (~closed).astype(int)
     grid["Sales"] = np.where(closed, 0, sales).astype(int)
     grid["Customers"] = np.where(closed, 0, np.round(grid["Sales"] / rng.uniform(8, 11, len(grid)))).astype(int)

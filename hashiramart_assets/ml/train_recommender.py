@@ -59,6 +59,25 @@ def _evaluate_metrics(inputs: RecommenderInputs, params: RecommenderParams) -> t
     return evaluation.metrics, evaluation.segments
 
 
+def untrainable_reason(inputs: RecommenderInputs) -> str | None:
+    """Why no recommender can be trained on these inputs (None: it can).
+
+    When every customer bought exactly one product there is nothing to recommend: a store-sales landing
+    (importers/store_sales.py: one pseudo-customer per store, the store is its only product) looks like that.
+    Every model then re-buys that product (NDCG 1.0 for the hybrid and the repurchase and ALS baselines),
+    discovery has nothing to find, and a registered version could never become champion.
+    """
+    purchases = inputs.orders.loc[~inputs.orders["is_return"].astype(bool)]
+    if purchases.empty:
+        return None  # train_recommender reports missing inputs itself
+    per_customer = purchases.groupby("customer_id")["product_id"].nunique()
+    if per_customer.max() > 1:
+        return None
+    return (f"every customer bought exactly one product ({len(per_customer)} customers, "
+            f"{purchases['product_id'].nunique()} products; e.g. a store-sales landing: one pseudo-customer per "
+            "store): there is nothing to recommend, so no recommender is trained or registered")
+
+
 def train_recommender(
     inputs: RecommenderInputs,
     params: RecommenderParams,

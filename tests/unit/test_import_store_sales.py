@@ -17,6 +17,7 @@ from hashiramart_assets.importers.store_sales import (
     parse_column_map,
     pseudo_customer_ids,
 )
+from hashiramart_assets.ml.train_recommender import RecommenderInputs, untrainable_reason
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "store_sales"
 TRAIN = FIXTURES / "rossmann_train.csv"
@@ -264,3 +265,17 @@ def test_reimport_requires_replace_and_is_idempotent(tmp_path):
     assert landing.landed_days(tmp_path, "orders") == ["2024-07-01", "2024-07-02", "2024-07-03"]
     assert not (tmp_path / "stores.parquet").exists()  # the earlier import's sidecar went with it
     assert landing.read_manifest(tmp_path)["start_date"] == "2024-07-01"
+
+
+def test_a_store_sales_landing_has_nothing_for_the_recommender(rossmann):
+    out, _ = rossmann
+    orders = _landed(out, "orders")
+    empty = pd.DataFrame()
+
+    def inputs(frame: pd.DataFrame) -> RecommenderInputs:
+        return RecommenderInputs(interactions=empty, orders=frame, events=empty, customers=empty, products=empty)
+
+    reason = untrainable_reason(inputs(orders))
+    assert reason and "every customer bought exactly one product (3 customers, 3 products" in reason
+    mixed = pd.concat([orders, orders.head(1).assign(product_id="store-2")], ignore_index=True)
+    assert untrainable_reason(inputs(mixed)) is None  # one customer with two products: trainable
