@@ -152,10 +152,10 @@ def _daily_asset(
         known = raw_tables.known_ids(lake.root)
         calendar = load_calendar(Path(lake.landing), policy.declared)
         existing = store.list_partition_days(paths.raw_table(lake.root, table))
-        outcomes, problems = [], {}
+        outcomes, problems, counts = [], {}, {}
         for day in context.partition_keys:
             outcome = raw_tables.ingest_calendar_day(
-                lake.landing, lake.root, table, day, known, calendar, policy.volume, existing
+                lake.landing, lake.root, table, day, known, calendar, policy.volume, existing, counts
             )
             if day not in existing:
                 existing = sorted([*existing, day])

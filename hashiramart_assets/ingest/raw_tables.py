@@ -156,27 +156,44 @@ def previous_day_counts(lake_root: str, table: str, day: str, lookback: int = VO
     return [store.row_count(paths.raw_day_file(lake_root, table, d)) for d in days[-lookback:]]
 
 
+# What a day's volume is counted in besides rows: distinct orders (a file cut short loses whole orders,
+# while a quiet day of a wholesale shop may just lack one 300-line order) and distinct sessions.
+VOLUME_KEYS = {"orders": "order_id", "events": "session_id"}
+
+
+def day_volume(lake_root: str, table: str, day: str) -> tuple[int, int]:
+    """(rows, distinct orders / sessions) of a raw day partition."""
+    uri = paths.raw_day_file(lake_root, table, day)
+    rows = store.row_count(uri)
+    if not rows:
+        return 0, 0
+    return rows, int(store.read_parquet(uri, columns=[VOLUME_KEYS[table]]).iloc[:, 0].nunique())
+
+
 def same_weekday_counts(
-    lake_root: str, table: str, day: str, weeks: int, existing: list[str] | None = None
-) -> dict[str, int]:
-    """Raw row counts of the last ``weeks`` *trading* days with ``day``'s weekday before it (day -> rows).
+    lake_root: str, table: str, day: str, weeks: int, existing: list[str] | None = None,
+    cache: dict[str, tuple[int, int]] | None = None,
+) -> dict[str, tuple[int, int]]:
+    """(rows, distinct keys) of the last ``weeks`` *trading* days with ``day``'s weekday before it.
 
     Why the same weekday: retail volume is weekly-seasonal (a Sunday is not a short Monday). Closed and
     rejected days have empty raw partitions and are skipped; the search looks back at most 3 x ``weeks``
-    weeks, so a long closure does not pull in last season's volume.
+    weeks, so a long closure does not pull in last season's volume. ``cache`` keeps the counts of a run.
     """
     target = date.fromisoformat(day)
     candidates = existing if existing is not None else store.list_partition_days(paths.raw_table(lake_root, table))
-    found: dict[str, int] = {}
+    cache = {} if cache is None else cache
+    found: dict[str, tuple[int, int]] = {}
     for other in reversed([d for d in candidates if d < day]):
         gap = (target - date.fromisoformat(other)).days
         if gap > 21 * weeks or len(found) >= weeks:
             break
         if gap % 7:
             continue
-        rows = store.row_count(paths.raw_day_file(lake_root, table, other))
-        if rows:
-            found[other] = rows
+        if other not in cache:
+            cache[other] = day_volume(lake_root, table, other)
+        if cache[other][0]:
+            found[other] = cache[other]
     return dict(sorted(found.items()))
 
 
@@ -189,13 +206,17 @@ class VolumeRule:
     min_median: int = MIN_MEDIAN_FOR_RATIO
 
 
-def _truncation(rows: int, baseline: dict[str, int], ratio: float, rule: VolumeRule) -> str | None:
+def _truncation(rows: int, keys: int, table: str, baseline: dict[str, tuple[int, int]], ratio: float,
+                rule: VolumeRule) -> str | None:
+    """Truncated when both the rows and the distinct orders (sessions) are far below the weekday's medians."""
     if len(baseline) < 2:  # one earlier day is no median: too early in the history to judge
         return None
-    median = statistics.median(baseline.values())
-    if median >= rule.min_median and rows < ratio * median:
-        return (f"truncated: {rows} rows < {ratio:.0%} of the median {median:.0f} of the same weekday's "
-                f"last {len(baseline)} trading days")
+    median_rows = statistics.median(r for r, _ in baseline.values())
+    median_keys = statistics.median(k for _, k in baseline.values())
+    unit = "orders" if table == "orders" else "sessions"
+    if median_rows >= rule.min_median and rows < ratio * median_rows and keys < ratio * median_keys:
+        return (f"truncated: {rows} rows and {keys} {unit} < {ratio:.0%} of the medians {median_rows:.0f} rows / "
+                f"{median_keys:.0f} {unit} of the same weekday's last {len(baseline)} trading days")
     return None
 
 
@@ -227,12 +248,13 @@ def _reject_day(outcome: IngestOutcome, source: Path, lake_root: str, problem: s
 def ingest_calendar_day(
     landing_dir: Path, lake_root: str, table: str, day: str, known: dict[str, set],
     calendar: TradingCalendar, rule: VolumeRule, existing_days: list[str] | None = None,
+    cache: dict[str, tuple[int, int]] | None = None,
 ) -> IngestOutcome:
     """Ingest one day and judge it as a whole against the trading calendar (see the module doc)."""
     source = landing.day_path(landing_dir, table, day)
     closed, short = calendar.is_closed(day), calendar.is_short(day)
     ratio = rule.min_ratio / 2 if short else rule.min_ratio
-    baseline = same_weekday_counts(lake_root, table, day, rule.lookback_weeks, existing_days)
+    baseline = same_weekday_counts(lake_root, table, day, rule.lookback_weeks, existing_days, cache)
     if not source.exists():
         outcome = IngestOutcome(table=table, day=day, source=str(source))
         empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in landing.TABLE_COLUMNS[table].items()})
@@ -251,16 +273,24 @@ def ingest_calendar_day(
             outcome.status, outcome.problem = "rejected", "empty: no rows on a trading day"
         elif outcome.input_rows == 0:
             outcome.status = "closed"
-        elif (why := _truncation(outcome.input_rows, baseline, ratio, rule)) is not None:
+        elif (why := _truncation(outcome.input_rows, _distinct_keys(source, table), table, baseline, ratio,
+                                 rule)) is not None:
             _reject_day(outcome, source, lake_root, why)
-    median = statistics.median(baseline.values()) if baseline else None
+    median = statistics.median(r for r, _ in baseline.values()) if baseline else None
+    if cache is not None:
+        cache[day] = (outcome.accepted_rows, _distinct_keys(source, table) if outcome.accepted_rows else 0)
     outcome.baseline = {
         "rows": outcome.input_rows, "status": outcome.status, "calendar": "closed" if closed else
         ("short" if short else "trading"), "weekday": date.fromisoformat(day).strftime("%A"),
-        "same_weekday_median": median, "compared_with": baseline, "min_ratio": ratio,
+        "same_weekday_median": median, "compared_with": baseline,
+        "compared_as": ["rows", "orders" if table == "orders" else "sessions"], "min_ratio": ratio,
     }
     write_day_status(lake_root, outcome)
     return outcome
+
+
+def _distinct_keys(source: Path, table: str) -> int:
+    return int(pd.read_parquet(source, columns=[VOLUME_KEYS[table]]).iloc[:, 0].nunique())
 
 
 def write_day_status(lake_root: str, outcome: IngestOutcome) -> None:

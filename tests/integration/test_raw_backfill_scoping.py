@@ -66,7 +66,7 @@ def test_one_bad_day_in_a_backfill_is_quarantined_and_the_good_days_flow_on(lake
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.WARN
     assert f"orders[{BAD}]" in volume.description and "truncated: 20 rows" in volume.description
     compared = volume.metadata["compared_against"].value
-    assert compared[f"orders[{BAD}]"]["compared_with"] == {"2025-03-05": 300, "2025-03-12": 300}
+    assert compared[f"orders[{BAD}]"]["compared_with"] == {"2025-03-05": [300, 300], "2025-03-12": [300, 300]}
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "downstream" in materialized  # the warning did not block
     raw = next(e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["raw", "orders"]))

@@ -79,10 +79,11 @@ def test_empty_file_on_a_trading_day_is_rejected(zone):
 def test_truncated_file_is_rejected_whole_and_kept_in_quarantine(zone):
     landing.write_day(zone[0], "orders", "2025-03-26", orders("2025-03-26", 80))  # Wednesday: 80 of ~300
     outcome = ingest_until(zone, "2025-03-26")["2025-03-26"]
-    assert outcome.status == "rejected" and outcome.problem.startswith("truncated: 80 rows < 30% of the median 300")
+    assert outcome.status == "rejected"
+    assert outcome.problem.startswith("truncated: 80 rows and 80 orders < 30% of the medians 300 rows / 300 orders")
     assert (outcome.input_rows, outcome.accepted_rows, outcome.quarantined_rows) == (80, 0, 80)
     # compared with the same weekday's trading days only: 03-19 (a closed Wednesday) is not among them
-    assert outcome.baseline["compared_with"] == {"2025-03-05": 300, "2025-03-12": 300}
+    assert outcome.baseline["compared_with"] == {"2025-03-05": (300, 300), "2025-03-12": (300, 300)}
     assert outcome.baseline["weekday"] == "Wednesday"
     assert store.row_count(paths.raw_day_file(zone[1], "orders", "2025-03-26")) == 0
     quarantine = store.read_parquet(paths.quarantine_day_file(zone[1], "orders", "2025-03-26"))
@@ -96,6 +97,23 @@ def test_a_quiet_day_above_the_ratio_and_a_short_day_pass(zone):
     outcomes = ingest_until(zone, "2025-03-25")
     assert outcomes["2025-03-25"].status == "trading"
     assert outcomes["2025-03-20"].status == "trading" and outcomes["2025-03-20"].baseline["min_ratio"] == 0.15
+
+
+def _baskets(day: str, lines: int, n_orders: int) -> pd.DataFrame:
+    frame = orders(day, lines)
+    frame["order_id"] = [f"O-{day}-{i % n_orders}" for i in range(lines)]
+    frame["line_no"] = frame.groupby("order_id").cumcount() + 1
+    return frame
+
+
+def test_fewer_lines_in_as_many_orders_is_a_quiet_day_not_a_truncated_file(zone):
+    for wednesday in ("2025-03-05", "2025-03-12"):  # 300 lines in 30 orders of 10 lines
+        landing.write_day(zone[0], "orders", wednesday, _baskets(wednesday, 300, 30))
+    landing.write_day(zone[0], "orders", "2025-03-26", _baskets("2025-03-26", 60, 25))  # 20 % of lines, 83 % of orders
+    assert ingest_until(zone, "2025-03-26")["2025-03-26"].status == "trading"
+    landing.write_day(zone[0], "orders", "2025-03-26", _baskets("2025-03-26", 60, 6))  # 20 % of both: cut short
+    outcome = ingest(zone, "2025-03-26")
+    assert outcome.status == "rejected" and "60 rows and 6 orders" in outcome.problem
 
 
 def test_row_failures_on_a_rejected_day_keep_their_own_reason(zone):
