@@ -135,3 +135,15 @@ def test_relanding_a_fixed_day_accepts_it(zone):
     assert ingest(zone, "2025-03-26").status == "trading"
     assert raw_tables.rejected_days(zone[1]) == {}
     assert not store.exists(paths.quarantine_day_file(zone[1], "orders", "2025-03-26"))
+
+
+def test_the_models_lineage_names_the_rejected_days_it_trained_without(zone):
+    from hashiramart_assets.ml.registration import Lineage
+
+    landing.day_path(zone[0], "orders", "2025-03-12").unlink()
+    ingest_until(zone, "2025-03-13")
+    excluded = raw_tables.rejected_days(zone[1])
+    tags = Lineage("run-1", "abc", {"raw/orders": "v1"}, excluded).tags()
+    assert tags["excluded_days"] == "2025-03-12" and tags["excluded_days_count"] == "1"
+    assert "2025-03-12 missing: no landed file for a trading day" in tags["data_warning"]
+    assert "excluded_days" not in Lineage("run-1", "abc", {"raw/orders": "v1"}).tags()
