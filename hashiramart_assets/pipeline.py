@@ -220,6 +220,19 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # stragglers (dagster dev's code server, daemon ...)
 
 
+def _stop_stragglers(dagster_home: object) -> None:
+    """Kill Dagster processes of this instance that left the process group (a code server that a reload
+    replaced can outlive `dagster dev` in its own session); they name the instance's home in their command."""
+    import psutil
+
+    marker = str(dagster_home)
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info.get("cmdline") or [])
+        if process.pid != os.getpid() and "dagster" in cmdline and marker in cmdline:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -254,6 +267,7 @@ def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = Non
     finally:
         for process in processes:
             _stop(process)
+        _stop_stragglers(settings.dagster_home)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

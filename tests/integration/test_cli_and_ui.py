@@ -122,5 +122,9 @@ def test_ui_command_serves_the_whole_lineage_graph_and_stops_everything(home):
         ui.wait(timeout=60)
     _, alive = psutil.wait_procs(started, timeout=30)
     assert not alive, [p.cmdline() for p in alive]
+    marker = str(home / "dagster")  # nothing of this instance is left, e.g. a code server the reload replaced
+    left = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
+            if "dagster" in " ".join(p.info["cmdline"] or []) and marker in " ".join(p.info["cmdline"] or [])]
+    assert not left, left
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2)
