@@ -19,7 +19,7 @@ from hashiramart_assets.ingest import raw_tables
 from hashiramart_assets.ingest.raw_tables import IngestOutcome, VolumeRule
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.resources.lake import LakeResource
-from hashiramart_assets.settings import Settings
+from hashiramart_assets.settings import DEFAULT_MAX_REJECTED_DAY_SHARE, Settings
 from hashiramart_assets.trading_calendar import TradingCalendar, declared_calendar, load_calendar
 
 GROUP = "raw"
@@ -33,7 +33,7 @@ class RawPolicy:
 
     declared: TradingCalendar = field(default_factory=TradingCalendar)
     volume: VolumeRule = field(default_factory=VolumeRule)
-    max_rejected_day_share: float = 0.1
+    max_rejected_day_share: float = DEFAULT_MAX_REJECTED_DAY_SHARE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RawPolicy":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -27,10 +27,10 @@ from hashiramart_assets import landing
 from hashiramart_assets.checks import schemas
 from hashiramart_assets.checks.validation import Verdict, reasons_by_row, run_schema
 from hashiramart_assets.lake import paths, store
+from hashiramart_assets.settings import DEFAULT_VOLUME_LOOKBACK_WEEKS, DEFAULT_VOLUME_MIN_RATIO
 from hashiramart_assets.trading_calendar import TradingCalendar
 
 FAMILIES = ("rules", "keys", "references")
-VOLUME_LOOKBACK_DAYS = 7
 # Below this many rows a day's count is too noisy (a quiet Tuesday of a tiny shop) to call truncated;
 # only emptiness is judged there.
 MIN_MEDIAN_FOR_RATIO = 200
@@ -150,12 +150,6 @@ def ingest_day(landing_dir: Path, lake_root: str, table: str, day: str, known: d
     return ingest_file(landing.day_path(landing_dir, table, day), lake_root, table, day, known)
 
 
-def previous_day_counts(lake_root: str, table: str, day: str, lookback: int = VOLUME_LOOKBACK_DAYS) -> list[int]:
-    """Raw row counts of up to ``lookback`` days before ``day`` (from Parquet footers)."""
-    days = [d for d in store.list_partition_days(paths.raw_table(lake_root, table)) if d < day]
-    return [store.row_count(paths.raw_day_file(lake_root, table, d)) for d in days[-lookback:]]
-
-
 # What a day's volume is counted in besides rows: distinct orders (a file cut short loses whole orders,
 # while a quiet day of a wholesale shop may just lack one 300-line order) and distinct sessions.
 VOLUME_KEYS = {"orders": "order_id", "events": "session_id"}
@@ -201,8 +195,8 @@ def same_weekday_counts(
 class VolumeRule:
     """The volume judgement's settings (HASHIRAMART_VOLUME_MIN_RATIO, HASHIRAMART_VOLUME_LOOKBACK_WEEKS)."""
 
-    min_ratio: float = 0.3
-    lookback_weeks: int = 4
+    min_ratio: float = DEFAULT_VOLUME_MIN_RATIO
+    lookback_weeks: int = DEFAULT_VOLUME_LOOKBACK_WEEKS
     min_median: int = MIN_MEDIAN_FOR_RATIO
 
 
@@ -273,12 +267,15 @@ def ingest_calendar_day(
             outcome.status, outcome.problem = "rejected", "empty: no rows on a trading day"
         elif outcome.input_rows == 0:
             outcome.status = "closed"
-        elif (why := _truncation(outcome.input_rows, _distinct_keys(source, table), table, baseline, ratio,
-                                 rule)) is not None:
-            _reject_day(outcome, source, lake_root, why)
+        else:
+            keys = _distinct_keys(source, table)
+            if (why := _truncation(outcome.input_rows, keys, table, baseline, ratio, rule)) is not None:
+                _reject_day(outcome, source, lake_root, why)
+            elif cache is not None:  # the day's volume, for the days after it in this run
+                cache[day] = (outcome.accepted_rows, keys)
     median = statistics.median(r for r, _ in baseline.values()) if baseline else None
     if cache is not None:
-        cache[day] = (outcome.accepted_rows, _distinct_keys(source, table) if outcome.accepted_rows else 0)
+        cache.setdefault(day, (outcome.accepted_rows, 0))  # closed or rejected: no volume
     outcome.baseline = {
         "rows": outcome.input_rows, "status": outcome.status, "calendar": "closed" if closed else
         ("short" if short else "trading"), "weekday": date.fromisoformat(day).strftime("%A"),
@@ -310,11 +307,6 @@ def rejected_days(lake_root: str, table: str = "orders") -> dict[str, str]:
         if status.get("status") == "rejected":
             found[str(status["day"])] = str(status.get("problem") or "rejected")
     return dict(sorted(found.items()))
-
-
-def outcome_summary(outcome: IngestOutcome) -> dict[str, object]:
-    return {k: v for k, v in asdict(outcome).items() if k in ("day", "status", "problem", "input_rows",
-                                                                "accepted_rows", "quarantined_rows")}
 
 
 def volume_problem(input_rows: int, previous: list[int], min_ratio: float) -> str | None:

@@ -135,6 +135,12 @@ def test_both_models_are_trained_without_the_lost_day_and_judged_against_baselin
         assert meta["baseline_seasonal_naive_wape"].value > 0 and meta["n_series"].value > 100
         decision = meta["promotion_reason"].value
         assert "beats every baseline" in decision or "baseline_seasonal_naive_wape" in decision
-        for key in (["monitoring", "feature_drift"], ["monitoring", "recommender_quality"],
-                    ["models", "recommendations"]):
-            assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None, key
+        champion = str(registry.champion(client, registry.RECOMMENDER).version)
+        served = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"]))
+        assert served.asset_materialization.metadata["model_version"].value == champion
+        assert served.asset_materialization.metadata["customers"].value > 100
+        quality = instance.get_latest_materialization_event(dg.AssetKey(["monitoring", "recommender_quality"]))
+        assert quality.asset_materialization.metadata["champion_version"].value == champion
+        drift = instance.get_latest_materialization_event(dg.AssetKey(["monitoring", "feature_drift"]))
+        assert 0 <= drift.asset_materialization.metadata["share_drifted"].value <= 1
+        assert drift.run_id == served.run_id  # monitoring ran in the same models run, after the batch output
