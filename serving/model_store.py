@@ -170,10 +170,13 @@ class ModelStore:
     def _load_recommender(self, version: str, run_id: str) -> RecommenderHandle:
         import mlflow
 
+        # The version's own source, resolved by a client of *this* registry: a "models:/" URI would be resolved
+        # against MLflow's process-wide default registry, which is not ours unless MLFLOW_TRACKING_URI is set.
+        source = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri).get_model_version_download_uri(
+            registry.RECOMMENDER, str(version))
         with tempfile.TemporaryDirectory(prefix="hm-serving-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{registry.RECOMMENDER}/{version}", dst_path=tmp, tracking_uri=self.tracking_uri
-            )
+            local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=tmp,
+                                                        tracking_uri=self.tracking_uri)
             model = mlflow.pyfunc.load_model(local).unwrap_python_model().model
         return RecommenderHandle(str(version), run_id, time.time(), FastRecommender(model))
 

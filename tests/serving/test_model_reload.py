@@ -175,3 +175,25 @@ def test_registry_down_at_start_answers_503_not_500(world, monkeypatch):
         product = str(world.products["product_id"].iloc[0])
         assert client.get("/forecasts/sales", params={"product_id": product}, headers=headers).status_code == 503
         assert client.get("/products", params={"limit": 1}).status_code == 200  # app data still served
+
+
+def test_models_load_from_the_settings_registry_not_mlflows_process_default(world, monkeypatch, tmp_path):
+    """`hashiramart serve` on the embedded defaults sets no MLFLOW_TRACKING_URI: MLflow's own default registry
+    (another store) must not be where a champion is looked up or downloaded from."""
+    import mlflow
+
+    from serving.app import create_app
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'someone-elses.db'}")
+    try:
+        with TestClient(create_app(world.settings)) as client:
+            headers = login(client, "admin", ADMIN_PASSWORD)
+            ready = client.get("/ready").json()
+            assert ready["models"][registry.RECOMMENDER]["loaded"] is True, ready
+            served = client.post("/recommend", json={"customer_id": 1}, headers=headers)
+            assert served.status_code == 200 and served.json()["model_version"] == "1"
+    finally:
+        mlflow.set_tracking_uri(previous)
