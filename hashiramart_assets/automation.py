@@ -1,9 +1,22 @@
 """Jobs, sensors and automation conditions: how the graph runs without anyone clicking.
 
-The loop: ``land_new_days`` ingests newly landed days into the raw layer; eager automation conditions
-carry them through features, warehouse, marts, batch forecasts and monitoring; ``retrain_on_degradation``
-turns failed drift / quality / model checks into a retrain run; the retrained challenger is promoted
-only if better (models layer), and the API polls the champion alias.
+The loop, as the daemon runs it:
+
+1. ``land_new_days`` sees landed days that are not in the raw layer and requests ONE ranged run of
+   ``process_landed_days``: raw -> features -> warehouse -> staging/marts -> the champions' batch outputs
+   -> monitoring, for all new days at once (landing_runs.py decides the range).
+2. Monitoring's checks fail on drift or degradation; ``retrain_on_degradation`` turns each failed ERROR
+   check into one retrain run of the affected model (retrain_policy.py: once per failure, cooldown,
+   never while a retrain of it or a landing run is in progress).
+3. The retrained challenger is promoted only if better (models layer); the API polls the champion alias.
+4. After a model changed, ``ON_MODEL_CHANGE`` re-runs its batch output and the monitors against it.
+
+Why not eager conditions down the data layers: Dagster's eager condition only ever requests the latest
+time partition of a partitioned asset (``in_latest_time_window``), so of 14 landed days 13 never reached
+the warehouse and marts, and it never fires while any upstream partition is missing, which kept the
+unpartitioned features "Not requested" forever whenever one day of the partitions had no data.
+Every run here uses the in-process executor (definitions.py): one process and one Spark session per run
+instead of one process per step.
 """
 
 from __future__ import annotations
@@ -13,8 +26,10 @@ import time
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from hashiramart_assets import landing
+from hashiramart_assets.landing_runs import plan_landing
 from hashiramart_assets.monitoring.retrain_policy import (
     FORECASTER,
     JOBS,
@@ -27,17 +42,36 @@ from hashiramart_assets.monitoring.retrain_policy import (
 )
 from hashiramart_assets.settings import load_settings
 
-RAW_AND_FEATURES = dg.AssetSelection.groups("raw", "features")
-EAGER = dg.AutomationCondition.eager()
+MODEL_KEYS = {RECOMMENDER: dg.AssetKey(["models", "recommender"]),
+              FORECASTER: dg.AssetKey(["models", "sales_forecaster"])}
+# Batch outputs and monitors follow their model: refreshed once a model changed (a retrain, a training
+# started in the UI) and nothing they read is being written. New data reaches them through process_landed_days.
+ON_MODEL_CHANGE = (
+    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.groups("models")).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("a model it follows changed")
+
+LANDED_JOB = "process_landed_days"
+LANDING_TAG = "hashiramart/landing"  # first..last of a landing run
+LANDING_REASON_TAG = "hashiramart/landing_reason"
+BATCH_OUTPUTS = {RECOMMENDER: dg.AssetKey(["models", "recommendations"]),
+                 FORECASTER: dg.AssetKey(["models", "sales_forecasts"])}
+MONITORS = {
+    RECOMMENDER: [dg.AssetKey(["monitoring", "recommender_quality"])],
+    FORECASTER: [dg.AssetKey(["monitoring", "forecast_accuracy"])],
+}
+FEATURE_DRIFT = dg.AssetKey(["monitoring", "feature_drift"])
+DATA_LAYERS = dg.AssetSelection.groups("raw", "features", "warehouse", "staging", "marts")
 
 # Data should arrive daily: warn after 26 h without a materialisation, fail after 50 h. Dagster evaluates
 # these policies itself (no sensor needed) and shows them in the UI.
 FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=50), warn_window=timedelta(hours=26))
 
+# The retrain reads the features the landing run refreshed (recomputing them would start Spark again).
 RETRAIN_SELECTIONS = {
-    RECOMMENDER: dg.AssetSelection.keys(["features", "interactions"], ["models", "recommender"],
-                                        ["models", "recommendations"]),
-    FORECASTER: dg.AssetSelection.keys(["models", "sales_forecaster"], ["models", "sales_forecasts"]),
+    RECOMMENDER: dg.AssetSelection.keys(MODEL_KEYS[RECOMMENDER], BATCH_OUTPUTS[RECOMMENDER]),
+    FORECASTER: dg.AssetSelection.keys(MODEL_KEYS[FORECASTER], BATCH_OUTPUTS[FORECASTER]),
 }
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                dg.DagsterRunStatus.STARTED]
@@ -51,10 +85,12 @@ def build_jobs(partitions_def: dg.PartitionsDefinition) -> list[dg.UnresolvedAss
         description="Ingest one day (or a range, as one run) of orders and events into the raw layer.",
     )
     landed = dg.define_asset_job(
-        "ingest_landed_day",
-        selection=dg.AssetSelection.groups("raw"),
+        LANDED_JOB,
+        selection=DATA_LAYERS | dg.AssetSelection.keys(*BATCH_OUTPUTS.values())
+        | dg.AssetSelection.groups("monitoring"),
         partitions_def=partitions_def,
-        description="A newly landed day: refresh the dimension tables, then ingest the day's orders and events.",
+        description="Newly landed days, as one ranged run: raw -> features -> warehouse -> marts -> the "
+                    "champions' batch outputs -> monitoring (whose failed checks retrain_on_degradation reads).",
     )
     refresh = dg.define_asset_job(
         "refresh_dimensions_and_features",
@@ -64,7 +100,7 @@ def build_jobs(partitions_def: dg.PartitionsDefinition) -> list[dg.UnresolvedAss
     )
     retrain = [
         dg.define_asset_job(JOBS[model], selection=selection,
-                            description=f"Retrain the {model}: its stale features, the model, its batch output.")
+                            description=f"Retrain the {model} on the current features, then its batch output.")
         for model, selection in RETRAIN_SELECTIONS.items()
     ]
     return [daily, landed, refresh, *retrain]
@@ -91,13 +127,33 @@ def failed_checks(instance: dg.DagsterInstance) -> list[FailedCheck]:
     return failures
 
 
+def _runs_in_progress(instance: dg.DagsterInstance, tags: dict[str, str | list[str]]) -> bool:
+    return bool(instance.get_run_records(dg.RunsFilter(tags=tags, statuses=IN_PROGRESS), limit=1))
+
+
 def retrains_in_progress(instance: dg.DagsterInstance) -> set[str]:
-    busy = set()
-    for model in JOBS:
-        records = instance.get_run_records(dg.RunsFilter(tags={RETRAIN_TAG: model}, statuses=IN_PROGRESS), limit=1)
-        if records:
-            busy.add(model)
-    return busy
+    return {model for model in JOBS if _runs_in_progress(instance, {RETRAIN_TAG: model})}
+
+
+def landing_in_progress(instance: dg.DagsterInstance) -> bool:
+    """A landing run is queued or running (identified by its tag, whatever its range)."""
+    return any(r.dagster_run.tags.get(LANDING_TAG) for r in instance.get_run_records(
+        dg.RunsFilter(job_name=LANDED_JOB, statuses=IN_PROGRESS), limit=5))
+
+
+def trained_models(instance: dg.DagsterInstance) -> list[str]:
+    """Models with at least one materialisation: only their batch outputs and monitors can run."""
+    return [model for model, key in MODEL_KEYS.items() if instance.get_latest_materialization_event(key)]
+
+
+def landing_selection(models: list[str]) -> list[dg.AssetKey]:
+    """process_landed_days' assets: the data layers always, a model's batch output and monitors once it exists."""
+    keys: list[dg.AssetKey] = []
+    for model in models:
+        keys += [BATCH_OUTPUTS[model], *MONITORS[model]]
+    if models:
+        keys.append(FEATURE_DRIFT)
+    return keys
 
 
 def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
@@ -107,12 +163,15 @@ def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
     @dg.sensor(
         name="retrain_on_degradation",
         jobs=[by_name[name] for name in JOBS.values()],
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Failed drift, quality or model checks -> retrain the affected model (once per failure, with a "
-                    "cooldown, never while a retrain of it is running).",
+                    "cooldown, never while a retrain of it or a landing run is in progress).",
     )
     def retrain_on_degradation(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        if landing_in_progress(context.instance):
+            # its monitors are about to report on newer data: decide on those, not on the previous ones
+            return dg.SensorResult(skip_reason="a landing run is in progress: waiting for its monitoring")
         cursor = json.loads(context.cursor) if context.cursor else {}
         plan = plan_retrains(failed_checks(context.instance), cursor, time.time(), cooldown_seconds(),
                              retrains_in_progress(context.instance))
@@ -127,22 +186,34 @@ def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
 
     @dg.sensor(
         name="land_new_days",
-        job=by_name["ingest_landed_day"],
-        minimum_interval_seconds=60,
+        job=by_name[LANDED_JOB],
+        minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Days that landed (generator, importers, simulate-drift) but are not in the raw layer yet.",
+        description="Days that landed (generator, importers, simulate-drift) but are not in the raw layer yet: "
+                    "all of them as one ranged process_landed_days run.",
     )
     def land_new_days(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        landing_dir = load_settings().landing_dir
-        done = context.instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"]))
-        valid = set(partitions_def.get_partition_keys(dynamic_partitions_store=context.instance))
-        new = [d for d in landing.landed_days(landing_dir, "orders") if d in valid and d not in done]
-        products = landing.table_path(landing_dir, "products")
-        dims = int(products.stat().st_mtime) if products.exists() else 0
-        return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=f"land-{day}-{dims}", partition_key=day) for day in new],
-            skip_reason=None if new else "no newly landed days",
+        instance = context.instance
+        busy = landing_in_progress(instance) or bool(retrains_in_progress(instance))
+        plan = plan_landing(
+            landing.landed_days(load_settings().landing_dir, "orders"),
+            instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"])),
+            partitions_def.get_partition_keys(dynamic_partitions_store=instance),
+            busy,
         )
+        if plan.first is None:
+            return dg.SensorResult(skip_reason=plan.skip_reason)
+        span = f"{plan.first}..{plan.last}"
+        # a re-landed (fixed) file gets a new run key: a failed landing run is retried only on new input
+        stamp = landing.landed_stamp(load_settings().landing_dir, plan.new_days)
+        selection = [*DATA_LAYERS.resolve(context.repository_def.asset_graph),
+                     *landing_selection(trained_models(instance))]
+        return dg.SensorResult(run_requests=[dg.RunRequest(
+            run_key=f"{plan.run_key}@{stamp}",
+            asset_selection=selection,
+            tags={ASSET_PARTITION_RANGE_START_TAG: plan.first, ASSET_PARTITION_RANGE_END_TAG: plan.last,
+                  LANDING_TAG: span, LANDING_REASON_TAG: plan.reason},
+        )])
 
     automation = dg.AutomationConditionSensorDefinition(
         "hashiramart_automation", target=dg.AssetSelection.all(), minimum_interval_seconds=30,

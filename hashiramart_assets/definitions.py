@@ -63,6 +63,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=jobs,
         sensors=automation.build_sensors(jobs, partitions_def),
         resources=build_resources(settings),
+        # One process per run, steps in order: a step process costs seconds of imports and each Spark step
+        # its own JVM; on the few cores this runs on, parallel steps gained nothing (issue 14).
+        executor=dg.in_process_executor,
     )
 
 

@@ -120,6 +120,13 @@ def landed_days(landing_dir: Path, table: str) -> list[str]:
     return sorted(p.name.removeprefix("date=") for p in root.glob("date=*") if p.is_dir())
 
 
+def landed_stamp(landing_dir: Path, days: list[str]) -> int:
+    """Newest modification time (whole seconds) of the dimension files and the given days' files."""
+    files = [table_path(landing_dir, t) for t in ("customers", "products")]
+    files += [day_path(landing_dir, t, d) for t in DAILY_TABLES for d in days]
+    return max((int(f.stat().st_mtime) for f in files if f.exists()), default=0)
+
+
 def write_manifest(landing_dir: Path, **fields: object) -> Path:
     """Record what landed; merges with an existing manifest and widens its date range."""
     path = Path(landing_dir) / "_manifest.json"

@@ -246,11 +246,37 @@ def _stop_spark() -> None:
         session.stop()
 
 
+WATCH_SECONDS = 5.0
+
+
+def _loop_watcher(settings: Settings, say: Say, api_port: int | None):
+    """The terminal's view of the loop: runs and their reasons, champion moves, what the API serves."""
+    import httpx
+    from mlflow.tracking import MlflowClient
+
+    from hashiramart_assets.loop_watch import LoopWatcher
+    from hashiramart_assets.ml import registry
+
+    client = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+
+    def champions() -> dict[str, str | None]:
+        versions = {name: registry.champion(client, name) for name in registry.MODEL_NAMES}
+        return {name: str(v.version) if v is not None else None for name, v in versions.items()}
+
+    def served() -> dict[str, str | None]:
+        models = httpx.get(f"http://127.0.0.1:{api_port}/ready", timeout=5).json()["models"]
+        return {name: str(m["version"]) if m.get("version") is not None else None for name, m in models.items()}
+
+    return LoopWatcher(get_instance(settings), lambda line: say(f"[loop] {line}"), champions,
+                       served if api_port else None)
+
+
 def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = None) -> int:
     """Run `dagster dev` (webserver + daemon), and the API if asked, until Ctrl-C; then stop them."""
     prepare_dagster_home(settings)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
     env.setdefault("DAGSTER_GRAPHQL_URL", f"http://127.0.0.1:{port}/graphql")  # the API launches retrains here
+    env.setdefault("HASHIRAMART_MODEL_POLL_SECONDS", "10")  # the API picks up a new champion within 10 s
     # Ctrl-C and `kill` both stop everything started here (also when started from a script, where
     # SIGINT may arrive ignored). Each server gets its own process group so nothing is left behind.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -260,8 +286,13 @@ def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = Non
         if api_port:
             processes.append(subprocess.Popen(api_command(api_port), env=env, start_new_session=True))
             say(f"API: http://127.0.0.1:{api_port}/docs")
-        say("Ctrl-C stops everything this command started")
-        return processes[0].wait()
+        say("Ctrl-C stops everything this command started; what the platform does on its own shows here")
+        watcher = _loop_watcher(settings, say, api_port)
+        while True:
+            try:
+                return processes[0].wait(timeout=WATCH_SECONDS)
+            except subprocess.TimeoutExpired:
+                watcher.poll()
     except KeyboardInterrupt:
         return 0
     finally:
@@ -270,6 +301,21 @@ def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = Non
         _stop_stragglers(settings.dagster_home)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def already_materialised(settings: Settings) -> bool:
+    """The raw layer holds landed days and both models were trained: a restarted demo resumes instead."""
+    import dagster as dg
+
+    from hashiramart_assets.automation import MODEL_KEYS
+
+    instance = get_instance(settings)
+    try:
+        if not instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"])):
+            return False
+        return all(instance.get_latest_materialization_event(key) for key in MODEL_KEYS.values())
+    finally:
+        instance.dispose()
 
 
 def run_demo(
@@ -291,7 +337,12 @@ def run_demo(
     ).status().running
     say(f"postgres: {postgres_url(settings)}")
     try:
-        ok = materialize_everything_landed(settings, say)
+        if ui and already_materialised(settings):
+            say("this home is already materialised and trained: resuming the loop (the sensors pick up from "
+                "their cursors; newly landed days go through land_new_days)")
+            ok = True
+        else:
+            ok = materialize_everything_landed(settings, say)
         if not ui:
             return 0 if ok else 1
         _stop_spark()

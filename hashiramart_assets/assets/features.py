@@ -9,7 +9,7 @@ from dagster._core.definitions.metadata import RawMetadataValue
 from pyspark.sql import DataFrame
 
 from hashiramart_assets.assets.raw import previous_row_count
-from hashiramart_assets.automation import EAGER, FRESHNESS
+from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.checks import schemas
 from hashiramart_assets.checks.feature_checks import feature_check_specs, schema_result, volume_result
 from hashiramart_assets.lake import store
@@ -73,7 +73,6 @@ def _key(name: str) -> dg.AssetKey:
     key=_key("interactions"),
     group_name=GROUP,
     freshness_policy=FRESHNESS,
-    automation_condition=EAGER,
     pool="spark",  # dagster.yaml: one Spark step at a time per deployment
     deps=[RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("interactions")),
@@ -99,7 +98,6 @@ def interactions(
     key=_key("customer_rfm"),
     group_name=GROUP,
     freshness_policy=FRESHNESS,
-    automation_condition=EAGER,
     pool="spark",  # dagster.yaml: one Spark step at a time per deployment
     deps=[RAW_CUSTOMERS, RAW_ORDERS, RAW_EVENTS],
     check_specs=feature_check_specs(_key("customer_rfm")),
@@ -122,7 +120,6 @@ def customer_rfm(
     key=_key("daily_sales"),
     group_name=GROUP,
     freshness_policy=FRESHNESS,
-    automation_condition=EAGER,
     pool="spark",  # dagster.yaml: one Spark step at a time per deployment
     deps=[RAW_ORDERS, RAW_PRODUCTS],
     check_specs=feature_check_specs(_key("daily_sales")),

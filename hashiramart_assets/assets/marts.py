@@ -18,7 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, 
 from dbt.version import __version__ as DBT_CORE_VERSION
 from packaging import version
 
-from hashiramart_assets.automation import EAGER, FRESHNESS
+from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.resources.dbt_stdout import read_ahead
 from hashiramart_assets.resources.postgres import PostgresResource
 
@@ -40,9 +40,7 @@ class HashiraMartTranslator(DagsterDbtTranslator):
         return "staging" if dbt_resource_props["name"].startswith("stg_") else "marts"
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:  # type: ignore[override]
-        return super().get_asset_spec(manifest, unique_id, project).replace_attributes(
-            freshness_policy=FRESHNESS, automation_condition=EAGER
-        )
+        return super().get_asset_spec(manifest, unique_id, project).replace_attributes(freshness_policy=FRESHNESS)
 
 
 def dbt_project() -> DbtProject:

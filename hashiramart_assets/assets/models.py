@@ -14,7 +14,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
-from hashiramart_assets.automation import EAGER
+from hashiramart_assets.automation import ON_MODEL_CHANGE
 from hashiramart_assets.checks import model_checks
 from hashiramart_assets.ingest.raw_tables import rejected_days
 from hashiramart_assets.lake import paths, store
@@ -246,7 +246,7 @@ class RecommendationsConfig(dg.Config):
     key=RECOMMENDATIONS_KEY,
     group_name=GROUP,
     deps=[RECOMMENDER_KEY, dg.AssetKey(["raw", "customers"])],
-    automation_condition=EAGER,
+    automation_condition=ON_MODEL_CHANGE,
     kinds={"parquet", "postgres"},
     output_required=False,  # skipped (with monitoring/recommender_quality) when the recommender was not trained
     description="Top-N recommendations of the champion recommender for every customer: on the lake and in "
@@ -287,7 +287,7 @@ class SalesForecastsConfig(dg.Config):
     key=FORECASTS_KEY,
     group_name=GROUP,
     deps=[FORECASTER_KEY, dg.AssetKey(["marts", "daily_sales"])],
-    automation_condition=EAGER,
+    automation_condition=ON_MODEL_CHANGE,
     kinds={"parquet", "lightgbm"},
     description="The champion forecaster's forecasts (point + 80 % interval) for the horizon after the last day "
                 "of marts.daily_sales, kept per as-of day on the lake so monitoring can score them later.",

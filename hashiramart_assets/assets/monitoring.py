@@ -18,6 +18,7 @@ import sqlalchemy
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
+from hashiramart_assets.automation import ON_MODEL_CHANGE
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.ml import registry
 from hashiramart_assets.ml.forecast.mart import history_from_daily_sales
@@ -106,7 +107,7 @@ def _log_report(registry_resource: RegistryResource, run_id: str, html: str, met
     deps=[dg.AssetKey(["features", "daily_sales"]), dg.AssetKey(["models", "sales_forecaster"]),
           dg.AssetKey(["models", "recommender"])],
     check_specs=DRIFT_CHECKS,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=ON_MODEL_CHANGE,
     kinds={"python", "html"},
     description="Recent window of features/daily_sales vs the window the champions were trained on: PSI and KS "
                 "(numeric), Jensen-Shannon and chi-square (categorical), unseen categories, volume. HTML report on "
@@ -216,7 +217,7 @@ def _reference_ctr(context: dg.AssetExecutionContext, version: str) -> float | N
     group_name=GROUP,
     deps=[dg.AssetKey(["models", "recommendations"]), dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "events"])],
     check_specs=QUALITY_CHECKS,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=ON_MODEL_CHANGE,
     kinds={"python"},
     description="The champion recommender on purchases after its training data (offline NDCG) and its CTR "
                 "(serving feedback, else a clickstream proxy), against its own reference.",
@@ -280,7 +281,7 @@ class ForecastAccuracyConfig(dg.Config):
     deps=[dg.AssetKey(["models", "sales_forecasts"]), dg.AssetKey(["marts", "daily_sales"])],
     check_specs=[dg.AssetCheckSpec("wape_degradation", asset=ACCURACY_KEY,
                                    description="WAPE of past forecasts <= (1 + max_wape_increase) x backtest WAPE.")],
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=ON_MODEL_CHANGE,
     kinds={"python"},
     description="Past forecasts (models/sales_forecasts) against the actuals that have arrived since (WAPE).",
 )

@@ -4,7 +4,7 @@
 
 import dagster as dg
 
-from hashiramart_assets.automation import EAGER, FRESHNESS
+from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.resources.lake import LakeResource
 from hashiramart_assets.resources.postgres import PostgresResource
@@ -31,7 +31,6 @@ def _table_asset(name: str, schema: str, upstream: dg.AssetKey, lake_uri) -> dg.
         key=dg.AssetKey([GROUP, f"{schema}_{name}"]),
         group_name=GROUP,
         freshness_policy=FRESHNESS,
-        automation_condition=EAGER,
         deps=[upstream],
         kinds={"postgres"},
         description=f"{upstream.to_user_string()} copied into Postgres table {schema}.{name}.",
@@ -52,7 +51,6 @@ def _daily_asset(table: str, partitions_def: dg.PartitionsDefinition) -> dg.Asse
         key=dg.AssetKey([GROUP, f"raw_{table}"]),
         group_name=GROUP,
         freshness_policy=FRESHNESS,
-        automation_condition=EAGER,
         deps=[dg.AssetKey(["raw", table])],
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
