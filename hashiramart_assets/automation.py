@@ -123,8 +123,20 @@ def failed_checks(instance: dg.DagsterInstance) -> list[FailedCheck]:
         evaluation = record.evaluation
         if evaluation is None or evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
             continue
-        failures.append(FailedCheck(keys[key], record.id, evaluation.description or "failed"))
+        failures.append(FailedCheck(keys[key], record.id, evaluation.description or "failed",
+                                    repeats_on_retrain=_repeats_on_retrain(instance, key, record)))
     return failures
+
+
+def _repeats_on_retrain(instance: dg.DagsterInstance, key: dg.AssetCheckKey, record) -> bool:
+    """A model check that failed for a model trained with default settings, and no day was ingested since."""
+    if key.asset_key not in MODEL_KEYS.values():
+        return False
+    run = instance.get_run_by_id(record.run_id)
+    if run is None or (run.run_config or {}).get("ops"):
+        return False  # trained with hand-set hyperparameters: a retrain with the defaults is a different model
+    orders = instance.get_latest_materialization_event(dg.AssetKey(["raw", "orders"]))
+    return orders is None or orders.timestamp <= record.create_timestamp
 
 
 def _runs_in_progress(instance: dg.DagsterInstance, tags: dict[str, str | list[str]]) -> bool:

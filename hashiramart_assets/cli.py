@@ -118,6 +118,7 @@ def generate(events: int, start: date, days: int, seed: int, new_category_from: 
     )
     summary = run_generator(cfg, settings.landing_dir, progress=_say)
     _say(f"generated into {settings.landing_dir}: {summary}")
+    _tell_running_ui()
 
 
 @main.group(name="import")
@@ -145,6 +146,15 @@ def _echo_import_report(report) -> None:
     click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     if report.start_date and report.start_date < load_settings().partitions_start:
         _say(f"note: data starts {report.start_date}; set HASHIRAMART_PARTITIONS_START={report.start_date}")
+    _tell_running_ui()
+
+
+def _tell_running_ui() -> None:
+    """New days landed: a running `hashiramart ui`/`demo` reloads its code location so they become partitions
+    and land_new_days carries them through the graph (nothing to do when no UI runs)."""
+    from hashiramart_assets.pipeline import reload_code_locations
+
+    _say(reload_code_locations(load_settings().dagster_graphql_url))
 
 
 @import_group.command("orders")
@@ -204,6 +214,7 @@ def import_store_sales_cmd(file: Path, stores_file: Path | None, columns: tuple[
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    _tell_running_ui()
 
 
 @main.command()

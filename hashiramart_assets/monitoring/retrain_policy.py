@@ -34,6 +34,9 @@ class FailedCheck:
     check: str  # "asset/check"
     record_id: int  # the evaluation's record id in the instance: one failure, one id
     description: str
+    # A model's own check failed on the data a retrain would see unchanged, trained with the settings a retrain
+    # uses: retraining would fit the same model again (and start the cooldown that holds back a drift retrain).
+    repeats_on_retrain: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,18 @@ def plan_retrains(
     handled = dict(cursor.get("handled", {}))
     last_request = dict(cursor.get("last_request", {}))
     fresh: dict[str, list[FailedCheck]] = {}
+    skipped: list[str] = []
     for failure in failures:
         if failure.check not in WATCHED or failure.record_id <= handled.get(failure.check, -1):
             continue
         handled[failure.check] = failure.record_id
+        if failure.repeats_on_retrain:
+            skipped.append(f"{failure.check}: failed for a model trained with the retrain's settings on the current "
+                           "data; a retrain would fit the same model (new data retrains it)")
+            continue
         for model in WATCHED[failure.check]:
             fresh.setdefault(model, []).append(failure)
-    requests, skipped = [], []
+    requests: list[RetrainRequest] = []
     for model, model_failures in sorted(fresh.items()):
         checks = ", ".join(f.check for f in model_failures)
         if model in in_progress:

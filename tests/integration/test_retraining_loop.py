@@ -72,10 +72,15 @@ def test_drift_triggers_one_retrain_per_model_and_the_new_versions_know_the_new_
     last = first + timedelta(days=NEW_DAYS - 1)
 
     defs = build_definitions(load_settings())
-    # the landing sensor sees exactly the new days
+    # the landing sensor asks for exactly the new days, as one ranged run of the data layers, outputs and monitors
     with dg.build_sensor_context(instance=instance, definitions=defs) as context:
         landed = defs.resolve_sensor_def("land_new_days").evaluate_tick(context).run_requests
-    assert sorted(r.partition_key for r in landed) == [str(first + timedelta(days=i)) for i in range(NEW_DAYS)]
+    assert len(landed) == 1 and landed[0].partition_key_range == dg.PartitionKeyRange(str(first), str(last))
+    assert landed[0].tags["hashiramart/landing"] == f"{first}..{last}"
+    selected = {key.to_user_string() for key in landed[0].asset_selection}
+    assert {"raw/orders", "features/interactions", "marts/daily_sales", "models/recommendations",
+            "monitoring/feature_drift", "monitoring/forecast_accuracy"} <= selected
+    assert not selected & {"models/recommender", "models/sales_forecaster"}
 
     assert materialize(defs, instance, DATA_LAYERS, partition_range=(str(first), str(last))).success
     monitoring = materialize(defs, instance, "group:monitoring or key:models/sales_forecasts")

@@ -108,14 +108,18 @@ def test_model_assets_carry_their_quality_checks():
     assert ("models/recommender", "segments_served") in names
 
 
-def test_new_data_flows_by_automation_and_retraining_by_sensors():
+def test_new_data_flows_by_the_landing_sensor_and_retraining_by_sensors():
     defs = build_definitions(load_settings())
     graph = defs.resolve_asset_graph()
-    eager = {key.to_user_string() for key in graph.get_all_asset_keys()
-             if graph.get(key).automation_condition is not None}
-    manual = {"raw/customers", "raw/products", "raw/orders", "raw/events", "models/recommender",
-              "models/sales_forecaster"}  # landed by land_new_days, retrained by retrain_on_degradation
-    assert eager == set(EXPECTED_PARENTS) - manual
+    automated = {key.to_user_string() for key in graph.get_all_asset_keys()
+                 if graph.get(key).automation_condition is not None}
+    # batch outputs and monitors follow their model; the data layers are carried by process_landed_days
+    assert automated == {"models/recommendations", "models/sales_forecasts", "monitoring/feature_drift",
+                         "monitoring/recommender_quality", "monitoring/forecast_accuracy"}
     assert {s.name for s in defs.sensors} == {"retrain_on_degradation", "land_new_days", "hashiramart_automation"}
-    for job in ("retrain_recommender", "retrain_forecaster", "ingest_landed_day"):
-        assert defs.resolve_job_def(job).name == job
+    landed = defs.resolve_job_def("process_landed_days")
+    selected = {key.to_user_string() for key in landed.asset_layer.selected_asset_keys}
+    trained = {"models/recommender", "models/sales_forecaster"}
+    assert selected == set(EXPECTED_PARENTS) - trained  # everything but training, in one ranged run
+    for job in ("retrain_recommender", "retrain_forecaster", "process_landed_days", "daily_raw_ingest"):
+        assert defs.resolve_job_def(job).executor_def.name == "in_process"  # one process, one Spark session

@@ -33,3 +33,15 @@ def test_cooldown_and_running_retrains_hold_new_failures_back():
 def test_unwatched_checks_are_ignored():
     other = FailedCheck("raw/orders:volume", 3, "truncated day")
     assert plan_retrains([other], {}, now=0.0, cooldown_s=0, in_progress=set()).requests == []
+
+
+def test_a_model_check_that_a_retrain_would_fail_again_is_handled_without_a_retrain():
+    """The demo's first forecaster on little data fails metrics_in_range: a retrain on the same data with the same
+    settings fits the same model, and its cooldown would hold back the drift retrain that matters."""
+    same = FailedCheck("models/sales_forecaster:metrics_in_range", 20, "wape = 1.10 is outside [0.0, 1.0]",
+                       repeats_on_retrain=True)
+    plan = plan_retrains([same], {}, now=1000.0, cooldown_s=3600, in_progress=set())
+    assert plan.requests == [] and "a retrain would fit the same model" in plan.skipped[0]
+    assert plan.cursor["handled"][same.check] == 20 and plan.cursor["last_request"] == {}
+    drift = plan_retrains([same, DRIFT], plan.cursor, now=1010.0, cooldown_s=3600, in_progress=set())
+    assert sorted(r.model for r in drift.requests) == ["forecaster", "recommender"]  # no cooldown was started

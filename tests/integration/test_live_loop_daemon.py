@@ -1,0 +1,166 @@
+"""The live loop as a user watches it: `hashiramart demo` (webserver, daemon, API), then `simulate-drift` in a
+second shell, and nobody clicks. The real daemon ticks the real sensors; the API must end up serving the
+retrained recommender. A second drift lands while the retrain runs: it is ingested, but nothing is retrained
+twice. The in-process loop tests (test_retraining_loop.py) stay as fast unit-level checks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import httpx
+import psutil
+import pytest
+
+from hashiramart_assets.automation import LANDED_JOB, LANDING_REASON_TAG, LANDING_TAG
+from hashiramart_assets.monitoring.retrain_policy import REASON_TAG, RETRAIN_TAG
+from tests.conftest import world_searchable_tempdir
+from tests.integration.test_cli_and_ui import BIN, _env, _free_port
+
+START, DAYS = date(2025, 1, 1), 75  # the forecaster's backtest needs 70 days
+EVENTS = 15_000
+FIRST_DRIFT, SECOND_DRIFT = 7, 3  # days landed by the two simulations
+LOOP_BUDGET_S = 300  # issue 14: from simulate-drift returning to the API serving the new version
+RECOMMENDER = "hashiramart-recommender"
+
+
+@dataclass
+class Demo:
+    home: Path
+    process: subprocess.Popen
+    log: Path
+    port: int
+    api_port: int
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        env = _env(self.home, DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{self.port}/graphql")
+        return subprocess.run([str(BIN / "hashiramart"), *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def served(self) -> dict[str, str | None]:
+        try:
+            models = httpx.get(f"http://127.0.0.1:{self.api_port}/ready", timeout=5).json()["models"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return {}
+        return {name: str(m["version"]) if m["version"] is not None else None for name, m in models.items()}
+
+
+def _wait(condition, timeout: float, what: str, demo: Demo, step: float = 2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        assert demo.process.poll() is None, f"the demo exited while waiting for {what}:\n{demo.output()[-4000:]}"
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}\n{demo.output()[-6000:]}")
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    home = world_searchable_tempdir("hm-loop-")
+    log = home / "demo.log"
+    port, api_port = _free_port(), _free_port()
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "hashiramart"), "demo", "--events", str(EVENTS), "--days", str(DAYS), "--port", str(port),
+             "--api-port", str(api_port)],
+            env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    running = Demo(home, process, log, port, api_port)
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        marker = str(home)
+        left = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+        for leftover in left:
+            leftover.kill()
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+        assert not left, [p.info["cmdline"] for p in left]
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(home / "dagster"))
+
+
+def _runs(instance: dg.DagsterInstance, **tags: str) -> list[dg.DagsterRun]:
+    return list(reversed(instance.get_runs(dg.RunsFilter(tags=tags) if tags else None)))
+
+
+def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommender(demo: Demo):
+    _wait(lambda: demo.served().get(RECOMMENDER) == "1", 600, "the demo serving recommender v1", demo, 5)
+    instance = _instance(demo.home)
+    before = {r.run_id for r in _runs(instance)}
+
+    drift = demo.cli("simulate-drift", "--days", str(FIRST_DRIFT))
+    assert drift.returncode == 0, drift.stderr[-3000:]
+    assert "reloaded code location(s)" in drift.stderr  # the running code server sees the new partitions
+    returned = time.monotonic()
+    first = START + timedelta(days=DAYS)
+    first_span = f"{first}..{first + timedelta(days=FIRST_DRIFT - 1)}"
+
+    # a second drift lands while the retrain runs: it waits for the retrain, and retrains nothing again
+    retrain = _wait(lambda: _runs(instance, **{RETRAIN_TAG: "recommender"}), 240, "a recommender retrain", demo)
+    again = demo.cli("simulate-drift", "--days", str(SECOND_DRIFT))
+    assert again.returncode == 0, again.stderr[-3000:]
+
+    _wait(lambda: demo.served().get(RECOMMENDER) not in (None, "1"), LOOP_BUDGET_S - (time.monotonic() - returned),
+          "the API serving a new recommender version", demo)
+    served_after = time.monotonic() - returned
+    assert served_after <= LOOP_BUDGET_S
+
+    # the loop ran by itself, one ranged run per landing, reasons on every run
+    landing = [r for r in _runs(instance) if r.job_name == LANDED_JOB and r.run_id not in before]
+    assert landing[0].tags[LANDING_TAG] == first_span
+    assert f"{FIRST_DRIFT} newly landed day(s)" in landing[0].tags[LANDING_REASON_TAG]
+    assert landing[0].tags["dagster/sensor_name"] == "land_new_days"
+    assert landing[0].status == dg.DagsterRunStatus.SUCCESS
+    assert retrain[0].tags["dagster/sensor_name"] == "retrain_on_degradation"
+    assert "monitoring/feature_drift:unseen_categories" in retrain[0].tags[REASON_TAG]
+
+    # the second landing: one run for its days, after the retrains; then no retrain requested again
+    second_first = first + timedelta(days=FIRST_DRIFT)
+    second_span = f"{second_first}..{second_first + timedelta(days=SECOND_DRIFT - 1)}"
+
+    def second_landing_done() -> dg.DagsterRun | None:
+        runs = [r for r in _runs(instance, **{LANDING_TAG: second_span}) if r.is_finished]
+        return runs[0] if runs else None
+
+    second = _wait(second_landing_done, 300, f"the landing run of {second_span}", demo)
+    assert second.status == dg.DagsterRunStatus.SUCCESS
+    retrain_ends = [instance.get_run_record_by_id(r.run_id).end_time for r in _runs(instance)
+                    if r.tags.get(RETRAIN_TAG)]
+    assert instance.get_run_record_by_id(second.run_id).start_time >= max(retrain_ends)
+    time.sleep(40)  # the retraining sensor ticks (every 30 s) on the second landing's failed checks
+    for model in ("recommender", "forecaster"):
+        runs = _runs(instance, **{RETRAIN_TAG: model})
+        assert len(runs) == 1, [(r.run_id, r.tags) for r in runs]
+        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+    assert len([r for r in _runs(instance) if r.job_name == LANDED_JOB and r.run_id not in before]) == 2
+
+    # what the terminal showed, without anyone clicking
+    output = demo.output()
+    assert f"[loop] requested {LANDED_JOB}" in output and first_span in output
+    assert "[loop] requested retrain_recommender" in output and "unseen_categories" in output
+    assert f"[loop] champion {RECOMMENDER}: v1 -> v2" in output
+    assert f"[loop] API now serves {RECOMMENDER} v2" in output
+    print(f"simulate-drift returned -> API serves the new recommender: {served_after:.0f} s")
