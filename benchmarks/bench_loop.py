@@ -67,6 +67,7 @@ def _served(api_port: int) -> str | None:
 
 
 def _wait(condition, timeout: float, what: str, step: float = 1.0):
+    print(f"waiting for {what}", flush=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -138,7 +139,8 @@ def run(home: Path | None, keep: bool) -> dict[str, object]:
     if home is None:
         subprocess.run([str(BIN / "hashiramart"), "demo", "--no-ui"], env=_env(demo_home), check=True)
     else:
-        shutil.copytree(home, demo_home, symlinks=True)
+        # cp -a keeps owners: the embedded Postgres data directory belongs to its unprivileged user under root
+        subprocess.run(["cp", "-a", str(home), str(demo_home)], check=True)
     port, api_port = _free_port(), _free_port()
     env = _env(demo_home, DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{port}/graphql")
     log = work / "demo.log"

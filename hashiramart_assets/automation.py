@@ -29,6 +29,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from hashiramart_assets import landing
+from hashiramart_assets.lake import paths, store
 from hashiramart_assets.landing_runs import plan_landing
 from hashiramart_assets.monitoring.retrain_policy import (
     FORECASTER,
@@ -168,6 +169,18 @@ def landing_selection(models: list[str]) -> list[dg.AssetKey]:
     return keys
 
 
+def relanded_days(landing_dir, lake_uri: str, days: list[str]) -> list[str]:
+    """Ingested days whose landed orders file is newer than the raw layer's record of ingesting that day."""
+    ingested = store.modified_times([paths.day_status_file(lake_uri, "orders", d) for d in days])
+    changed = []
+    for day in days:
+        status = ingested.get(paths.day_status_file(lake_uri, "orders", day))
+        file = landing.day_path(landing_dir, "orders", day)
+        if status is not None and file.exists() and file.stat().st_mtime > status + 1:
+            changed.append(day)
+    return changed
+
+
 def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
                   partitions_def: dg.TimeWindowPartitionsDefinition) -> list[dg.SensorDefinition]:
     by_name = {job.name: job for job in jobs}
@@ -205,13 +218,13 @@ def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
                     "all of them as one ranged process_landed_days run.",
     )
     def land_new_days(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        instance = context.instance
+        instance, settings = context.instance, load_settings()
         busy = landing_in_progress(instance) or bool(retrains_in_progress(instance))
+        landed = landing.landed_days(settings.landing_dir, "orders")
+        materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"]))
         plan = plan_landing(
-            landing.landed_days(load_settings().landing_dir, "orders"),
-            instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"])),
-            partitions_def.get_partition_keys(dynamic_partitions_store=instance),
-            busy,
+            landed, materialized, partitions_def.get_partition_keys(dynamic_partitions_store=instance), busy,
+            relanded_days(settings.landing_dir, settings.lake_uri, [d for d in landed if d in materialized]),
         )
         if plan.first is None:
             return dg.SensorResult(skip_reason=plan.skip_reason)

@@ -28,7 +28,7 @@ class LandingPlan:
         if not self.new_days:
             return self.skip_reason or "nothing new"
         span = self.first if self.first == self.last else f"{self.first}..{self.last}"
-        return f"{len(self.new_days)} newly landed day(s) {span} are not in the raw layer yet"
+        return f"{len(self.new_days)} newly landed day(s) {span} are not in the raw layer yet (or changed since)"
 
     @property
     def run_key(self) -> str:
@@ -36,15 +36,19 @@ class LandingPlan:
 
 
 def plan_landing(
-    landed: Iterable[str], materialized: Iterable[str], partition_keys: Iterable[str], run_in_progress: bool
+    landed: Iterable[str], materialized: Iterable[str], partition_keys: Iterable[str], run_in_progress: bool,
+    relanded: Iterable[str] = (),
 ) -> LandingPlan:
     """The range of the next landing run: from the first to the last landed day not yet ingested.
+
+    ``relanded``: ingested days whose landed file changed since (a re-import, a corrected export); they are
+    ingested again like new days.
 
     Days in between that are already ingested are ingested again (idempotent: a day replaces itself),
     which keeps it one contiguous run instead of one run per gap.
     """
     valid = set(partition_keys)
-    done = set(materialized)
+    done = set(materialized) - set(relanded)
     landed = sorted(set(landed))
     last_partition = max(valid) if valid else None
     beyond = [d for d in landed if d not in valid and (last_partition is None or d > last_partition)]

@@ -22,6 +22,7 @@ Say = Callable[[str], None]
 SENSOR_TAG = "dagster/sensor_name"
 AUTOMATION_TAG = "dagster/from_automation_condition"
 AUTOMATION_SENSOR = "hashiramart_automation"
+REASON_SHOWN = 200  # characters of a reason on the terminal; the run tag keeps 250, the UI shows it whole
 FINISHED = {dg.DagsterRunStatus.SUCCESS: "succeeded", dg.DagsterRunStatus.FAILURE: "FAILED",
             dg.DagsterRunStatus.CANCELED: "was canceled"}
 
@@ -69,7 +70,8 @@ class LoopWatcher:
             self._status[run.run_id] = run.status
             name = f"{run.job_name} [{run.run_id[:8]}]"
             if previous is None:
-                self.say(f"requested {name}: {run_reason(dict(run.tags))}")
+                reason = run_reason(dict(run.tags))
+                self.say(f"requested {name}: {reason if len(reason) <= REASON_SHOWN else reason[:REASON_SHOWN] + ' …'}")
             if run.status == dg.DagsterRunStatus.STARTED and previous != dg.DagsterRunStatus.STARTED:
                 self.say(f"started {name}")
             if run.status in FINISHED:

@@ -92,6 +92,16 @@ def list_partition_days(table_uri: str) -> list[str]:
     return sorted(n.removeprefix("date=") for n in names if n.startswith("date="))
 
 
+def modified_times(uris: list[str]) -> dict[str, float]:
+    """Modification time (epoch seconds) of each file that exists, in one listing call per filesystem."""
+    if not uris:
+        return {}
+    fs, _ = _fs_and_path(uris[0])
+    infos = fs.get_file_info([_fs_and_path(u)[1] for u in uris])
+    return {u: i.mtime.timestamp() for u, i in zip(uris, infos, strict=True)
+            if i.type == pafs.FileType.File and i.mtime is not None}
+
+
 def write_text(text: str, uri: str) -> str:
     """Write a small text file (a report) to the lake, atomically like the Parquet writes."""
     fs, path = _fs_and_path(uri)

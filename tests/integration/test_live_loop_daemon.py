@@ -7,6 +7,7 @@ twice. The in-process loop tests (test_retraining_loop.py) stay as fast unit-lev
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ import dagster as dg
 import httpx
 import psutil
 import pytest
+from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from hashiramart_assets.automation import LANDED_JOB, LANDING_REASON_TAG, LANDING_TAG
 from hashiramart_assets.monitoring.retrain_policy import REASON_TAG, RETRAIN_TAG
@@ -67,39 +69,52 @@ def _wait(condition, timeout: float, what: str, demo: Demo, step: float = 2.0):
     raise AssertionError(f"not within {timeout:.0f} s: {what}\n{demo.output()[-6000:]}")
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[Demo]:
-    home = world_searchable_tempdir("hm-loop-")
+def _start(home: Path, port: int, api_port: int) -> Demo:
     log = home / "demo.log"
-    port, api_port = _free_port(), _free_port()
-    with open(log, "w") as out:
+    with open(log, "a") as out:
         process = subprocess.Popen(
             [str(BIN / "hashiramart"), "demo", "--events", str(EVENTS), "--days", str(DAYS), "--port", str(port),
              "--api-port", str(api_port)],
             env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    running = Demo(home, process, log, port, api_port)
+    return Demo(home, process, log, port, api_port)
+
+
+def _stop(demo: Demo) -> None:
+    if demo.process.poll() is None:
+        os.killpg(demo.process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
+        try:
+            demo.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    home = world_searchable_tempdir("hm-loop-")
+    running = _start(home, _free_port(), _free_port())
     try:
         yield running
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
-            try:
-                process.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        _stop(running)
         marker = str(home)
         left = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
         for leftover in left:
             leftover.kill()
-        import shutil
-
         shutil.rmtree(home, ignore_errors=True)
         assert not left, [p.info["cmdline"] for p in left]
 
 
 def _instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home / "dagster"))
+
+
+def _sensor_ticks_since(instance: dg.DagsterInstance, name: str, since: float) -> list:
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.instigator_name == name:
+            return [t for t in instance.get_ticks(state.instigator_origin_id, state.selector_id)
+                    if t.timestamp > since and t.status in (TickStatus.SKIPPED, TickStatus.SUCCESS)]
+    return []
 
 
 def _runs(instance: dg.DagsterInstance, **tags: str) -> list[dg.DagsterRun]:
@@ -136,6 +151,9 @@ def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommen
     assert landing[0].status == dg.DagsterRunStatus.SUCCESS
     assert retrain[0].tags["dagster/sensor_name"] == "retrain_on_degradation"
     assert "monitoring/feature_drift:unseen_categories" in retrain[0].tags[REASON_TAG]
+    # the forecaster too, for the drift: its small-data model check at start-up did not use up its cooldown
+    forecaster = _runs(instance, **{RETRAIN_TAG: "forecaster"})
+    assert len(forecaster) == 1 and "monitoring/feature_drift" in forecaster[0].tags[REASON_TAG]
 
     # the second landing: one run for its days, after the retrains; then no retrain requested again
     second_first = first + timedelta(days=FIRST_DRIFT)
@@ -150,15 +168,26 @@ def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommen
     retrain_ends = [instance.get_run_record_by_id(r.run_id).end_time for r in _runs(instance)
                     if r.tags.get(RETRAIN_TAG)]
     assert instance.get_run_record_by_id(second.run_id).start_time >= max(retrain_ends)
-    time.sleep(40)  # the retraining sensor ticks (every 30 s) on the second landing's failed checks
+    # restarting the demo resumes where the loop was: nothing is landed, retrained or materialised again
+    runs_before_restart = {r.run_id for r in _runs(instance)}
+    output_before_restart = demo.output()
+    _stop(demo)
+    restarted_at = time.time()
+    demo.process = _start(demo.home, demo.port, demo.api_port).process
+    _wait(lambda: demo.served().get(RECOMMENDER) not in (None, "1"), 240, "the restarted demo serving", demo)
+    assert "resuming the loop" in demo.output()
+    _wait(lambda: _sensor_ticks_since(instance, "retrain_on_degradation", restarted_at)
+          and _sensor_ticks_since(instance, "land_new_days", restarted_at), 120, "sensor ticks after the restart", demo)
     for model in ("recommender", "forecaster"):
         runs = _runs(instance, **{RETRAIN_TAG: model})
-        assert len(runs) == 1, [(r.run_id, r.tags) for r in runs]
+        assert len(runs) == 1, [(r.run_id, r.tags) for r in runs]  # the second drift retrained nothing again
         assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+    new_runs = [r for r in _runs(instance) if r.run_id not in runs_before_restart]
+    assert not [r for r in new_runs if r.job_name == LANDED_JOB or r.tags.get(RETRAIN_TAG)], new_runs
     assert len([r for r in _runs(instance) if r.job_name == LANDED_JOB and r.run_id not in before]) == 2
 
     # what the terminal showed, without anyone clicking
-    output = demo.output()
+    output = output_before_restart
     assert f"[loop] requested {LANDED_JOB}" in output and first_span in output
     assert "[loop] requested retrain_recommender" in output and "unseen_categories" in output
     assert f"[loop] champion {RECOMMENDER}: v1 -> v2" in output

@@ -11,7 +11,7 @@ def test_all_new_days_become_one_range_from_first_to_last():
     plan = plan_landing(PARTITIONS[:10], PARTITIONS[:6], PARTITIONS, run_in_progress=False)
     assert (plan.first, plan.last) == ("2025-01-07", "2025-01-10")
     assert plan.new_days == ["2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"]
-    assert plan.reason == "4 newly landed day(s) 2025-01-07..2025-01-10 are not in the raw layer yet"
+    assert plan.reason == "4 newly landed day(s) 2025-01-07..2025-01-10 are not in the raw layer yet (or changed since)"
     assert plan.run_key == "land-2025-01-07..2025-01-10"
 
 
@@ -41,3 +41,31 @@ def test_days_after_the_partitions_are_reported_not_requested():
 def test_days_before_the_partitions_are_ignored_and_nothing_new_is_a_skip():
     plan = plan_landing(["2024-12-31", *PARTITIONS], PARTITIONS, PARTITIONS, run_in_progress=False)
     assert plan.first is None and plan.beyond_partitions == [] and plan.skip_reason == "no newly landed days"
+
+
+def test_a_day_landed_again_after_it_was_ingested_is_ingested_again():
+    plan = plan_landing(PARTITIONS, PARTITIONS, PARTITIONS, run_in_progress=False, relanded=["2025-01-04"])
+    assert (plan.first, plan.last) == ("2025-01-04", "2025-01-04") and plan.new_days == ["2025-01-04"]
+
+
+def test_relanded_days_compares_the_landed_file_with_the_raw_layers_ingest_record(tmp_path):
+    import os
+
+    from hashiramart_assets import landing
+    from hashiramart_assets.automation import relanded_days
+    from hashiramart_assets.lake import paths
+
+    landing_dir, lake = tmp_path / "landing", str(tmp_path / "lake")
+    for day, landed_at, ingested_at in (("2025-01-01", 1000, 2000), ("2025-01-02", 3000, 2000),
+                                        ("2025-01-03", 3000, None)):
+        file = landing.day_path(landing_dir, "orders", day)
+        file.parent.mkdir(parents=True)
+        file.write_bytes(b"x")
+        os.utime(file, (landed_at, landed_at))
+        if ingested_at is not None:
+            status = paths.day_status_file(lake, "orders", day)
+            os.makedirs(os.path.dirname(status), exist_ok=True)
+            open(status, "w").close()
+            os.utime(status, (ingested_at, ingested_at))
+    # 01: ingested after it landed; 02: landed again after its ingest; 03: no ingest record (older homes): left
+    assert relanded_days(landing_dir, lake, ["2025-01-01", "2025-01-02", "2025-01-03"]) == ["2025-01-02"]
