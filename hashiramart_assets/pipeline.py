@@ -115,12 +115,12 @@ def reload_code_locations(graphql_url: str) -> str:
     import httpx
 
     try:
-        names = [entry["name"] for entry in httpx.post(graphql_url, json={"query": RELOAD_QUERY}, timeout=10)
+        names = [entry["name"] for entry in httpx.post(graphql_url, json={"query": RELOAD_QUERY}, timeout=30)
                  .json()["data"]["workspaceOrError"]["locationEntries"]]
         for name in names:
             httpx.post(graphql_url, json={"query": RELOAD_MUTATION, "variables": {"name": name}}, timeout=120)
     except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
-        return (f"no running Dagster UI at {graphql_url} to reload ({type(exc).__name__}); the next "
+        return (f"no running Dagster UI at {graphql_url} to reload ({type(exc).__name__}: {exc}); the next "
                 "`hashiramart ui` / `demo` loads the new days")
     return f"reloaded code location(s) {', '.join(names)} at {graphql_url}: the new days are partitions now"
 
@@ -131,9 +131,9 @@ def simulate_drift(
 ) -> bool:
     """Land ``days`` new days after the last landed one, with a new product category and shifted prices.
 
-    Under a running demo (``hashiramart ui``) the sensors take it from there: land_new_days ingests the
-    days, automation carries them to features, marts and monitoring, the drift checks fail and
-    retrain_on_degradation retrains. ``run_now`` does the same in this process instead (no daemon).
+    Under a running demo (``hashiramart ui``) the daemon takes it from there: land_new_days requests one
+    ranged process_landed_days run (raw -> features -> marts -> batch outputs -> monitoring), the drift checks
+    fail and retrain_on_degradation retrains. ``run_now`` does the same in this process instead (no daemon).
     """
     from hashiramart_assets.datagen import GeneratorConfig, generate
     from hashiramart_assets.definitions import build_definitions

@@ -105,6 +105,13 @@ def demo() -> Iterator[Demo]:
         assert not left, [p.info["cmdline"] for p in left]
 
 
+def _ui_up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def _instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home / "dagster"))
 
@@ -123,12 +130,13 @@ def _runs(instance: dg.DagsterInstance, **tags: str) -> list[dg.DagsterRun]:
 
 def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommender(demo: Demo):
     _wait(lambda: demo.served().get(RECOMMENDER) == "1", 600, "the demo serving recommender v1", demo, 5)
+    _wait(lambda: _ui_up(demo.port), 120, "the Dagster UI", demo)
     instance = _instance(demo.home)
     before = {r.run_id for r in _runs(instance)}
 
     drift = demo.cli("simulate-drift", "--days", str(FIRST_DRIFT))
     assert drift.returncode == 0, drift.stderr[-3000:]
-    assert "reloaded code location(s)" in drift.stderr  # the running code server sees the new partitions
+    assert "reloaded code location(s)" in drift.stderr, drift.stderr[-2000:]  # the code server sees the new days
     returned = time.monotonic()
     first = START + timedelta(days=DAYS)
     first_span = f"{first}..{first + timedelta(days=FIRST_DRIFT - 1)}"

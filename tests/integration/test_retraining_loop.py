@@ -15,6 +15,7 @@ import mlflow
 import pandas as pd
 
 from hashiramart_assets import landing
+from hashiramart_assets.automation import retrains_in_progress
 from hashiramart_assets.definitions import build_definitions
 from hashiramart_assets.loop import tick_retrain_sensor
 from hashiramart_assets.ml import registry
@@ -153,3 +154,19 @@ def test_simulate_drift_refuses_days_that_are_not_partitions_yet(trained, monkey
     assert not simulate_drift(settings, messages.append, days=3)
     assert "partitions end yesterday" in messages[-1]
     (settings.landing_dir / "_manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_failed_retrain_leaves_the_champion_serving_and_does_not_block_the_next(trained):
+    _, defs, instance, client = trained
+    champion = registry.champion(client, registry.RECOMMENDER).version
+    versions = _versions(client, registry.RECOMMENDER)
+    outputs = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"])).storage_id
+    broken = {"ops": {"models__recommender": {"config": {"iterations": 0}}}}  # training raises
+    result = defs.resolve_job_def("retrain_recommender").execute_in_process(
+        instance=instance, run_config=broken, tags={"hashiramart/retrain": "recommender"}, raise_on_error=False)
+    assert not result.success
+    assert registry.champion(client, registry.RECOMMENDER).version == champion  # what the API polls
+    assert _versions(client, registry.RECOMMENDER) == versions  # nothing half-registered
+    latest = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"]))
+    assert latest.storage_id == outputs  # the champion's batch output was not replaced
+    assert retrains_in_progress(instance) == set()  # the next failure may retrain again
