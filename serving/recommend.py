@@ -75,7 +75,10 @@ class FastRecommender:
         assert isinstance(model, HybridRecommender)
         p = model.params
         history, als, popularity = model.component_scores(np.array([row]))
-        parts = np.stack([p.history_weight * history[0], p.als_weight * als[0], p.popularity_weight * popularity[0]])
+        neighbours = p.neighbour_weight * model.neighbour_component(np.array([row]))[0] if p.neighbour_weight > 0 \
+            else np.zeros_like(history[0])
+        parts = np.stack([p.history_weight * history[0], p.als_weight * als[0], p.popularity_weight * popularity[0],
+                          neighbours])  # the order of SOURCES
         sources = np.argmax(parts, axis=0)
         sources = np.where(parts.max(axis=0) > 0, sources, POPULAR)
         return parts.sum(axis=0), sources

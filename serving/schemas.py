@@ -75,7 +75,7 @@ class RecommendedItem(BaseModel):
     rank: int
     product_id: str
     score: float
-    source: Literal["history", "als", "popular"]
+    source: Literal["history", "als", "popular", "neighbours"]
 
 
 class Recommendations(BaseModel):

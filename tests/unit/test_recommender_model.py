@@ -52,11 +52,26 @@ def evaluation(sample):
 
 def test_metric_names_are_exactly_the_mlflow_keys(evaluation):
     expected = {f"{p}{b}{s}" for p in PREFIXES for b in BASE for s in ("", "_discovery")} | {"n_eval_customers"}
+    split_keys = {"repeat_precision_at_10", "repeat_recall_at_10", "repeat_ndcg_at_10", "n_repeat_customers",
+                  "explore_precision_at_10", "explore_recall_at_10", "explore_ndcg_at_10", "n_explore_customers",
+                  "list_repeat_share_at_10", "truth_repeat_share"}
+    expected |= {f"{p}{key}" for p in PREFIXES for key in split_keys}
     assert set(evaluation.metrics) == expected
     assert all(isinstance(v, float) and math.isfinite(v) for v in evaluation.metrics.values())
     assert evaluation.metrics["n_eval_customers"] == len(evaluation.split.heldout) > 300
     for key in ("precision_at_10", "ndcg_at_10_discovery", "baseline_als_coverage"):
         assert 0.0 <= evaluation.metrics[key] <= 1.0
+
+
+def test_repeat_and_explore_split_the_rebuy_lists(evaluation):
+    m = evaluation.metrics
+    # every held-out customer has a repeat or an explore part (or both)
+    assert m["n_repeat_customers"] + m["n_explore_customers"] >= m["n_eval_customers"]
+    # re-buy lists are mostly repeat items for the repurchase baseline, much less so for plain ALS
+    assert m["baseline_repurchase_list_repeat_share_at_10"] > m["baseline_als_list_repeat_share_at_10"]
+    assert m["baseline_repurchase_repeat_ndcg_at_10"] > m["baseline_als_repeat_ndcg_at_10"]
+    # the truth's repeat share is a property of the split, the same for every model
+    assert m["truth_repeat_share"] == m["baseline_als_truth_repeat_share"]
 
 
 def test_hybrid_beats_the_baselines(evaluation):
@@ -205,3 +220,22 @@ def test_training_data_layout(evaluation):
     u = int(np.searchsorted(data.customer_ids, row["customer_id"]))
     i = int(np.searchsorted(data.product_ids, row["product_id"]))
     assert data.purchase_days[u, i] == days["order_ts"].dt.normalize().nunique()
+
+
+def test_neighbour_component_changes_rankings_and_the_serving_fast_path_follows_it(evaluation):
+    import dataclasses
+
+    from serving.recommend import FastRecommender
+
+    params = dataclasses.replace(evaluation.model.params, neighbour_weight=0.5, neighbours_k=20)
+    model = HybridRecommender(params).fit_data(evaluation.model.fitted)
+    customers = [int(c) for c in model.fitted.customer_ids[:40]]
+    recs = model.recommend(customers, k=10)
+    assert "neighbours" in set(recs["source"])  # items that only similar customers buy
+    plain = evaluation.model.recommend(customers, k=10)
+    assert recs["product_id"].tolist() != plain["product_id"].tolist()
+    fast = FastRecommender(model)
+    for customer_id, group in recs.groupby("customer_id", sort=False):
+        items, _ = fast.recommend(int(customer_id), 10, False)
+        assert [i.product_id for i in items] == group["product_id"].tolist()
+        assert [i.source for i in items] == group["source"].tolist()

@@ -15,8 +15,8 @@ import pandas as pd
 
 from hashiramart_assets.ml.recommender.data import TrainingData
 
-HISTORY, ALS, POPULAR = 0, 1, 2
-SOURCES = np.array(["history", "als", "popular"], dtype=object)
+HISTORY, ALS, POPULAR, NEIGHBOURS = 0, 1, 2, 3
+SOURCES = np.array(["history", "als", "popular", "neighbours"], dtype=object)
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source", "is_fallback"]
 MAX_BLOCK_CELLS = 4_000_000  # customers x products scored at once (~32 MB of float64)
 # Given the chosen (row, column) cells of a scored block as a (rows, k) column array: their sources.

@@ -8,6 +8,9 @@ Two modes, because they answer different questions:
   the relevant set; customers with nothing new in their holdout basket are skipped. This is the part
   collaborative filtering is for, and where re-buy tricks earn nothing.
 
+In re-buy mode the same lists are also scored on the re-bought and on the new items of the holdout basket
+apart (``repeat_ndcg_at_10``, ``explore_ndcg_at_10``, repeat_explore.py), as next-basket research reports them.
+
 Metric names are the MLflow metric keys (``ndcg_at_10``, ``baseline_als_ndcg_at_10_discovery``...).
 """
 
@@ -31,6 +34,7 @@ from hashiramart_assets.ml.recommender.interactions import (
 )
 from hashiramart_assets.ml.recommender.model import HybridRecommender
 from hashiramart_assets.ml.recommender.params import RecommenderParams
+from hashiramart_assets.ml.recommender.repeat_explore import repeat_explore
 from hashiramart_assets.ml.recommender.split import HoldoutSplit, holdout_split
 
 MODES = {"rebuy": "", "discovery": "_discovery"}
@@ -121,6 +125,11 @@ def evaluate(
             recs["product_id"] = recs["product_id"].astype(str)
             summary, table = score_recommendations(recs, pairs, k, catalogue, buyers, n_users)
             metrics.update({f"{PREFIXES[name]}{key}{suffix}": value for key, value in summary.items()})
+            if mode == "rebuy":  # the same lists, judged on re-bought and on new items apart (Li et al. 2023)
+                lists = {int(c): list(g) for c, g in recs.groupby("customer_id", sort=False)["product_id"]}
+                split_report = repeat_explore(lists, targets, train_bought, k=k)
+                metrics.update({f"{PREFIXES[name]}{key}": value
+                                for key, value in split_report.metrics(f"_at_{k}").items()})
             table["segment"] = table["customer_id"].map(segment_of).fillna("unknown").astype(str)
             for segment, group in table.groupby("segment", sort=True):
                 seg_summary = _summary(group, recs, k, catalogue, buyers, n_users)

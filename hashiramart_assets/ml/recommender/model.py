@@ -5,6 +5,7 @@ collaborative filtering on next-basket accuracy; ALS still finds the products th
 bought yet but people with the same taste do. Each component is scaled to [0, 1] and blended:
 
     score = history_weight * history + als_weight * als + popularity_weight * popularity
+            + neighbour_weight * neighbours
 
 * history = repeat_rate(product) * decayed purchase days / the customer's best such value: frequency x
   recency times how often buyers of that product buy it again (a durable bought once is unlikely to be
@@ -13,7 +14,9 @@ bought yet but people with the same taste do. Each component is scaled to [0, 1]
   that and lost to the plain repurchase baseline once customers had a year of history (``evaluate`` on
   generated data, 10M events over 365 days: NDCG@10 0.069 vs 0.220 repurchase; this form 0.230);
 * als = max(0, user . item) / the customer's best ALS score;
-* popularity = recency-weighted purchase days over all customers / the best product's.
+* popularity = recency-weighted purchase days over all customers / the best product's;
+* neighbours (``neighbour_weight`` > 0) = the mean history of the customer's most similar customers
+  (TIFU-KNN, Hu et al. 2020): what people who buy like this customer re-buy (neighbours.py).
 
 The source of a recommendation is the component contributing most to its score.
 """
@@ -26,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from hashiramart_assets.ml.recommender.als import fit_als
-from hashiramart_assets.ml.recommender.base import ALS, HISTORY, POPULAR, Recommender, SourcesAt
+from hashiramart_assets.ml.recommender.base import ALS, HISTORY, NEIGHBOURS, POPULAR, Recommender, SourcesAt
 from hashiramart_assets.ml.recommender.data import TrainingData, build_training_data
 from hashiramart_assets.ml.recommender.interactions import (
     DEFAULT_WEIGHTS,
@@ -34,6 +37,7 @@ from hashiramart_assets.ml.recommender.interactions import (
     as_of_date,
     build_interactions,
 )
+from hashiramart_assets.ml.recommender.neighbours import neighbour_scores
 from hashiramart_assets.ml.recommender.params import RecommenderParams
 
 
@@ -89,17 +93,24 @@ class HybridRecommender(Recommender):
         popularity = np.broadcast_to(self._fallback_scores(), history.shape)
         return history, als, popularity
 
+    def neighbour_component(self, rows: np.ndarray) -> np.ndarray:
+        """Mean decayed history of each customer's ``neighbours_k`` most similar customers, in [0, 1]."""
+        return neighbour_scores(self.fitted.history, rows, self.params.neighbours_k)
+
     def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
         p = self.params
         history, als, _ = self.component_scores(rows)
         history, als = p.history_weight * history, p.als_weight * als
         popularity = p.popularity_weight * self._fallback_scores()  # one row, the same for every customer
-        scores = history + als + popularity  # (history + als) + popularity, as a sum over stacked parts
+        neighbours = p.neighbour_weight * self.neighbour_component(rows) if p.neighbour_weight > 0 \
+            else np.zeros_like(history)
+        scores = history + als + neighbours + popularity
 
         def sources_at(items: np.ndarray) -> np.ndarray:
             parts = np.stack([np.take_along_axis(history, items, axis=1), np.take_along_axis(als, items, axis=1),
-                              popularity[items]])
-            assert (HISTORY, ALS, POPULAR) == (0, 1, 2)  # order of ``parts``
+                              np.broadcast_to(popularity[items], items.shape),
+                              np.take_along_axis(neighbours, items, axis=1)])
+            assert (HISTORY, ALS, POPULAR, NEIGHBOURS) == (0, 1, 2, 3)  # order of ``parts``
             return np.where(parts.max(axis=0) > 0, np.argmax(parts, axis=0), POPULAR)
 
         return scores, sources_at

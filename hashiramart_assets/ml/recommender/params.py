@@ -36,16 +36,19 @@ class RecommenderParams:
     history_weight: float = 1.0
     als_weight: float = 0.3
     popularity_weight: float = 0.1
+    # neighbour baskets (TIFU-KNN): the mean history of the customer's most similar customers; 0 turns it off
+    neighbour_weight: float = 0.0
+    neighbours_k: int = 50
     seed: int = 42
 
     def __post_init__(self) -> None:
-        for name in ("factors", "iterations"):
+        for name in ("factors", "iterations", "neighbours_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 (got {getattr(self, name)})")
         for name in ("regularization", "alpha", "history_half_life_days"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
-        for name in ("repeat_prior", "history_weight", "als_weight", "popularity_weight"):
+        for name in ("repeat_prior", "history_weight", "als_weight", "popularity_weight", "neighbour_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (got {getattr(self, name)})")
         if self.seed < 0:
