@@ -95,7 +95,8 @@ def run(file: Path) -> dict[str, object]:
             print(row, flush=True)
         chosen = max(scored, key=lambda r: r["ndcg_at_10"])["setting"]
     results = {}
-    for label, setting in (("default", {}), ("validation winner", chosen)):
+    for label, setting in (("without neighbours", {"neighbour_weight": 0.0}), ("defaults", {}),
+                           ("validation winner", chosen)):
         params = dataclasses.replace(RecommenderParams(), **setting)
         started = time.perf_counter()
         evaluation = evaluate(orders, events, customers, params=params)

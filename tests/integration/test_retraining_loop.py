@@ -160,7 +160,7 @@ def test_a_failed_retrain_leaves_the_champion_serving_and_does_not_block_the_nex
     _, defs, instance, client = trained
     champion = registry.champion(client, registry.RECOMMENDER).version
     versions = _versions(client, registry.RECOMMENDER)
-    outputs = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"])).storage_id
+    outputs = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"])).run_id
     broken = {"ops": {"models__recommender": {"config": {"iterations": 0}}}}  # training raises
     result = defs.resolve_job_def("retrain_recommender").execute_in_process(
         instance=instance, run_config=broken, tags={"hashiramart/retrain": "recommender"}, raise_on_error=False)
@@ -168,5 +168,5 @@ def test_a_failed_retrain_leaves_the_champion_serving_and_does_not_block_the_nex
     assert registry.champion(client, registry.RECOMMENDER).version == champion  # what the API polls
     assert _versions(client, registry.RECOMMENDER) == versions  # nothing half-registered
     latest = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"]))
-    assert latest.storage_id == outputs  # the champion's batch output was not replaced
+    assert latest.run_id == outputs != result.run_id  # the champion's batch output was not replaced
     assert retrains_in_progress(instance) == set()  # the next failure may retrain again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -137,7 +138,7 @@ def test_recommend_output_exclusion_and_fallback(evaluation):
     assert list(per_customer.size().index) == [*known, 1] and (per_customer.size() == 10).all()
     assert all(ranks == list(range(1, 11)) for ranks in per_customer["rank"].apply(list))
     assert (per_customer["score"].apply(lambda s: bool((np.diff(s.to_numpy()) <= 0).all()))).all()
-    assert set(recs["source"]) <= {"history", "als", "popular"}
+    assert set(recs["source"]) <= {"history", "als", "popular", "neighbours"}
     unknown = recs[recs["customer_id"] == 1]
     assert unknown["is_fallback"].all() and (unknown["source"] == "popular").all()
     top_popular = data.product_ids[np.argsort(-data.popularity, kind="stable")[:10]]
@@ -172,13 +173,21 @@ def test_history_component_by_hand():
                            "event_ts": pd.to_datetime(["2025-03-30"]), "event_type": ["view"]})
     as_of = as_of_date(orders, events)
     params = RecommenderParams(factors=2, iterations=2, history_half_life_days=30, repeat_prior=1.0,
-                               als_weight=0.0, popularity_weight=0.0)
-    model = HybridRecommender(params).fit(build_interactions(orders, events, as_of), orders, as_of)
+                               als_weight=0.0, popularity_weight=0.0, neighbour_weight=0.0)
+    interactions = build_interactions(orders, events, as_of)
+    model = HybridRecommender(params).fit(interactions, orders, as_of)
     recs = model.recommend([1], k=3).set_index("product_id")
     assert recs.loc["P1", "score"] == pytest.approx(1.0, abs=1e-6)
     assert recs.loc["P2", "score"] == pytest.approx(0.111111, abs=1e-6)
     assert list(recs.index[:2]) == ["P1", "P2"] and (recs["source"].iloc[:2] == "history").all()
     assert recs.loc["P3", "score"] == 0.0 and recs.loc["P3", "source"] == "popular"
+    # neighbours, weight 0.5: customer 1's only similar customer is 2 (history P2 only, cosine > 0), whose
+    # normalised history [P1 0, P2 1] is the neighbour mean -> P2 = 0.111111 + 0.5 * 1 = 0.611111, P1 stays 1.0
+    with_neighbours = HybridRecommender(dataclasses.replace(params, neighbour_weight=0.5)).fit(
+        interactions, orders, as_of).recommend([1], k=3).set_index("product_id")
+    assert with_neighbours.loc["P1", "score"] == pytest.approx(1.0, abs=1e-6)
+    assert with_neighbours.loc["P2", "score"] == pytest.approx(0.611111, abs=1e-6)
+    assert with_neighbours.loc["P2", "source"] == "neighbours" and with_neighbours.loc["P1", "source"] == "history"
 
 
 def test_top_n_for_all_matches_recommend(evaluation):
@@ -223,16 +232,15 @@ def test_training_data_layout(evaluation):
 
 
 def test_neighbour_component_changes_rankings_and_the_serving_fast_path_follows_it(evaluation):
-    import dataclasses
-
     from serving.recommend import FastRecommender
 
-    params = dataclasses.replace(evaluation.model.params, neighbour_weight=0.5, neighbours_k=20)
-    model = HybridRecommender(params).fit_data(evaluation.model.fitted)
+    assert evaluation.model.params.neighbour_weight > 0  # on by default
+    model = evaluation.model
     customers = [int(c) for c in model.fitted.customer_ids[:40]]
     recs = model.recommend(customers, k=10)
     assert "neighbours" in set(recs["source"])  # items that only similar customers buy
-    plain = evaluation.model.recommend(customers, k=10)
+    without = dataclasses.replace(model.params, neighbour_weight=0.0)
+    plain = HybridRecommender(without).fit_data(model.fitted).recommend(customers, k=10)
     assert recs["product_id"].tolist() != plain["product_id"].tolist()
     fast = FastRecommender(model)
     for customer_id, group in recs.groupby("customer_id", sort=False):
