@@ -69,3 +69,13 @@ def test_relanded_days_compares_the_landed_file_with_the_raw_layers_ingest_recor
             os.utime(status, (ingested_at, ingested_at))
     # 01: ingested after it landed; 02: landed again after its ingest; 03: no ingest record (older homes): left
     assert relanded_days(landing_dir, lake, ["2025-01-01", "2025-01-02", "2025-01-03"]) == ["2025-01-02"]
+
+
+def test_a_landing_run_refreshes_only_the_outputs_and_monitors_of_models_that_exist():
+    from hashiramart_assets.automation import landing_selection
+
+    assert landing_selection([]) == []  # before any training: the data layers only
+    names = {key.to_user_string() for key in landing_selection(["recommender"])}
+    assert names == {"models/recommendations", "monitoring/recommender_quality", "monitoring/feature_drift"}
+    names = {key.to_user_string() for key in landing_selection(["recommender", "forecaster"])}
+    assert {"models/sales_forecasts", "monitoring/forecast_accuracy"} <= names and len(names) == 5
