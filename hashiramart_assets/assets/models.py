@@ -163,8 +163,9 @@ def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) ->
                                                description=f"not evaluated: {reason}")
                            for spec in model_checks.model_check_specs(RECOMMENDER_KEY, with_segments=True)],
         )
+    params = config.params()  # a bad setting fails here, before anything is logged
     client, parent = _client(context)
-    trained = train_recommender(inputs, config.params(), _lineage(context, RECOMMENDER_DEPS), client, parent)
+    trained = train_recommender(inputs, params, _lineage(context, RECOMMENDER_DEPS), client, parent)
     metrics, outcome = trained.metrics, trained.registration
     context.log.info(f"recommender v{outcome.version}: {outcome.decision.label} ({outcome.decision.reason})")
     headline = {k: metrics[k] for k in ("precision_at_10", "recall_at_10", "map_at_10", "coverage", "novelty",

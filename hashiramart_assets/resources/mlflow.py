@@ -8,7 +8,10 @@ dagster-mlflow's own ``MlFlow`` class, so runs, tags and parent-run handling are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import dagster as dg
+import mlflow
 from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
 from mlflow.tracking import MlflowClient
 
@@ -23,10 +26,17 @@ from hashiramart_assets.settings import Settings
     },
     description="dagster-mlflow tracking (SQLite store + local artifacts by default, MLflow server in production).",
 )
-def hashiramart_mlflow(init_context: dg.InitResourceContext) -> MlFlow:
+def hashiramart_mlflow(init_context: dg.InitResourceContext) -> Iterator[MlFlow]:
     config = init_context.resource_config
     ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config.get("artifact_root"))
-    return MlFlow(init_context)
+    try:
+        yield MlFlow(init_context)
+    finally:
+        # dagster-mlflow opens its run when the resource starts; a step that fails before a model's child run
+        # (bad config, missing input) would leave it active in the process, and the next Dagster run in the same
+        # process (hashiramart materialize, tests) would log into it, or fail when it lives in another store.
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
 
 
 def mlflow_resource(settings: Settings) -> dg.ResourceDefinition:

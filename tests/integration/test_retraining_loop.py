@@ -165,6 +165,7 @@ def test_a_failed_retrain_leaves_the_champion_serving_and_does_not_block_the_nex
     result = defs.resolve_job_def("retrain_recommender").execute_in_process(
         instance=instance, run_config=broken, tags={"hashiramart/retrain": "recommender"}, raise_on_error=False)
     assert not result.success
+    assert mlflow.active_run() is None  # nothing of the failed run is left open in this process
     assert registry.champion(client, registry.RECOMMENDER).version == champion  # what the API polls
     assert _versions(client, registry.RECOMMENDER) == versions  # nothing half-registered
     latest = instance.get_latest_materialization_event(dg.AssetKey(["models", "recommendations"]))
