@@ -149,9 +149,8 @@ def retrains_in_progress(instance: dg.DagsterInstance) -> set[str]:
 
 
 def landing_in_progress(instance: dg.DagsterInstance) -> bool:
-    """A landing run is queued or running (identified by its tag, whatever its range)."""
-    return any(r.dagster_run.tags.get(LANDING_TAG) for r in instance.get_run_records(
-        dg.RunsFilter(job_name=LANDED_JOB, statuses=IN_PROGRESS), limit=5))
+    """A process_landed_days run is queued or running (the sensor's or one launched by hand: both write)."""
+    return bool(instance.get_run_records(dg.RunsFilter(job_name=LANDED_JOB, statuses=IN_PROGRESS), limit=1))
 
 
 def trained_models(instance: dg.DagsterInstance) -> list[str]:

@@ -103,7 +103,8 @@ def test_daemon_ticks_the_sensor_and_the_queue_launches_its_run(production_env: 
         assert run.status == dg.DagsterRunStatus.SUCCESS, f"run {run.run_id}: {run.status}\n{log.read_text()[-4000:]}"
         for key in (["raw", "orders"], ["warehouse", "raw_orders"], ["marts", "daily_sales"]):
             assert LAST_DAY in instance.get_materialized_partitions(dg.AssetKey(key)), key
-        assert instance.get_latest_materialization_event(dg.AssetKey(["features", "interactions"])) is not None
+        features = instance.get_latest_materialization_event(dg.AssetKey(["features", "interactions"]))
+        assert features.run_id == run.run_id  # the same ranged run carried the day on to the features
         daemons = {hb.daemon_type for hb in instance.get_daemon_heartbeats().values()}
         assert {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= daemons
     finally:

@@ -35,6 +35,13 @@ def _only(customer: int) -> RepeatExploreReport:
                           HISTORY, k=K)
 
 
+def _assert_unscored(report: RepeatExploreReport, part: str) -> None:
+    """No customer had this part of the basket: NaN figures, count 0."""
+    for metric in ("precision", "recall", "ndcg"):
+        assert math.isnan(getattr(report, f"{part}_{metric}_at_k")), metric
+    assert getattr(report, f"{part}_customers") == 0
+
+
 def test_customer_with_only_repeat_truth():
     report = _only(1)
     # [a, x, b] against T_rep = {a, b}: hits at ranks 1 and 3
@@ -45,10 +52,7 @@ def test_customer_with_only_repeat_truth():
     assert report.repeat_ndcg_at_k == pytest.approx(0.91972, abs=1e-5)
     assert report.repeat_customers == 1
     # no explore truth -> nobody to score
-    assert math.isnan(report.explore_precision_at_k)
-    assert math.isnan(report.explore_recall_at_k)
-    assert math.isnan(report.explore_ndcg_at_k)
-    assert report.explore_customers == 0
+    _assert_unscored(report, "explore")
     # a and b of the top 3 are in H ("c" at rank 4 is cut) -> 2/3; the whole basket is repeat -> 1
     assert report.list_repeat_share == pytest.approx(2 / 3)
     assert report.truth_repeat_share == pytest.approx(1.0)
@@ -62,10 +66,7 @@ def test_customer_with_only_explore_truth():
     assert report.explore_recall_at_k == pytest.approx(0.5)
     assert report.explore_ndcg_at_k == pytest.approx(0.38685, abs=1e-5)
     assert report.explore_customers == 1
-    assert math.isnan(report.repeat_precision_at_k)
-    assert math.isnan(report.repeat_recall_at_k)
-    assert math.isnan(report.repeat_ndcg_at_k)
-    assert report.repeat_customers == 0
+    _assert_unscored(report, "repeat")
     # "a" is a repeat slot that earns nothing for explore -> list share 1/3; basket has no repeat -> 0
     assert report.list_repeat_share == pytest.approx(1 / 3)
     assert report.truth_repeat_share == pytest.approx(0.0)
