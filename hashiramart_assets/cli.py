@@ -334,17 +334,23 @@ def models_rollback(name: str, version: str | None) -> None:
 @main.command("backtest-forecast")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--horizon", type=click.IntRange(min=1), default=28, show_default=True)
+@click.option("--stores", "attributes", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="a per-series attributes file (e.g. Rossmann's store.csv): its columns become covariates")
+@click.option("--windows", type=click.IntRange(min=1), default=None,
+              help="rolling backtest windows (default 3, fewer if the history is short)")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="also write the metrics as JSON here")
-def backtest_forecast(file: Path, horizon: int, output: Path | None) -> None:
+def backtest_forecast(file: Path, horizon: int, attributes: Path | None, windows: int | None,
+                      output: Path | None) -> None:
     """Backtest the LightGBM forecaster vs seasonal naive on a long-format sales file (CSV or Parquet).
 
-    Columns: series_id, date, sales, and optionally promo, open, holiday, price.
+    Columns: series_id, date, sales, and optionally promo, open, holiday, price; every further column is
+    a covariate (customers-like outcomes only through their past). Rolling windows of --horizon days.
     """
     from hashiramart_assets.ml.forecast.backtest import run_backtest_file
 
     try:
-        report = run_backtest_file(file, horizon=horizon)
+        report = run_backtest_file(file, horizon=horizon, attributes_path=attributes, windows=windows)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     text = json.dumps(report, indent=2, default=str)

@@ -75,7 +75,10 @@ class ForecasterConfig(dg.Config):
     n_estimators: int = ForecasterParams.n_estimators
     min_data_in_leaf: int = ForecasterParams.min_data_in_leaf
     feature_fraction: float = ForecasterParams.feature_fraction
-    objective: str = ForecasterParams.objective
+    objective: str = ForecasterParams.objective  # "auto": chosen on a validation window (see forecast/selection.py)
+    target_transform: str = ForecasterParams.target_transform  # used when objective is not "auto"
+    backtest_windows: int = ForecasterParams.backtest_windows
+    short_horizons: list[int] = Field(default_factory=lambda: list(ForecasterParams.short_horizons))
     seed: int = ForecasterParams.seed
     grains: list[str] = Field(default_factory=lambda: ["category", "product"])
     max_wape: float = 1.0
@@ -84,7 +87,7 @@ class ForecasterConfig(dg.Config):
 
     def params(self) -> ForecasterParams:
         fields = ("horizon", "num_leaves", "learning_rate", "n_estimators", "min_data_in_leaf", "feature_fraction",
-                  "objective", "seed")
+                  "objective", "target_transform", "backtest_windows", "short_horizons", "seed")
         return ForecasterParams.from_dict({f: getattr(self, f) for f in fields})
 
 

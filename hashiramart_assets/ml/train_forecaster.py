@@ -59,6 +59,7 @@ def train_forecaster(
     """Backtest on the last horizon, train on everything, log with the LightGBM flavour, register, judge."""
     result = backtest(history, params)
     metrics = _numeric(result.metrics)
+    params = result.params or params  # "auto" resolved on a window before every scored one
     forecaster = forecast_model.train(history, params, calibration_from=result.forecaster)
     example = feature_frame_example(forecaster, history)
     with child_run(parent_run_id, "sales_forecaster", lineage.tags()) as run:
@@ -66,6 +67,10 @@ def train_forecaster(
         mlflow.log_metrics(metrics)
         mlflow.log_metric("interval_calibration_scale", forecaster.interval_scale)
         mlflow.set_tag("train_end", str(result.metrics.get("train_end", "")))
+        if result.selection is not None:
+            mlflow.set_tag("target_selection", result.selection.how)
+            mlflow.log_metrics({f"selection_{k.replace('/', '_')}": v for k, v in result.selection.scores.items()})
+        mlflow.log_dict({"windows": result.windows}, "backtest_windows.json")
         mlflow.set_tag(DATA_END_TAG, str(pd.to_datetime(history["date"]).max().date()))
         with tempfile.TemporaryDirectory() as tmp:
             save_forecaster(forecaster, Path(tmp))

@@ -34,7 +34,11 @@ def test_messy_csv_rows_are_accepted_or_rejected_with_reason_and_source_row() ->
     }
     assert report.rejected_by_reason == {reason: 1 for reason in rejected.values()}
     assert loaded.rejected.loc[loaded.rejected["source_row"] == 4, "Sales"].item() == "-3"  # raw value kept
-    assert report.ignored_columns == ["Customers"]
+    # Customers is an outcome of the day: a covariate known only afterwards (its past enters the model).
+    assert report.ignored_columns == []
+    assert [(c["name"], c["kind"], c["known_ahead"]) for c in report.covariates] == [
+        ("x_customers", "numeric", False)]
+    assert "x_customers" in loaded.history.columns
     assert report.coerced["price_unreadable"] == 2  # "oops" and an empty cell
 
 
@@ -74,6 +78,8 @@ def test_without_open_column_gaps_are_real_zero_days_but_rejected_days_are_unkno
     assert history.loc[day("2024-03-04"), ["sales", "open", "imputed"]].tolist() == [0.0, 1.0, True]
     assert history.loc[day("2024-03-05"), ["promo", "price"]].tolist() == [1.0, 0.8]
     assert loaded.report.ignored_columns == ["notes"]
+    assert loaded.report.ignored_because == {
+        "notes": "text with 3 distinct values in 3 filled cells (free text or an identifier)"}
 
 
 def test_missing_required_column_names_file_column_and_found_columns() -> None:

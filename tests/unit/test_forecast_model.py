@@ -29,12 +29,18 @@ from hashiramart_assets.ml.forecast import (
 from hashiramart_assets.ml.forecast.landing import daily_sales_from_landing
 
 H = 28
-FAST = ForecasterParams(n_estimators=60)  # enough for invariants; the backtest uses the defaults
-METRIC_NAMES = {
-    "wape", "rmse", "rmspe", "mape_nonzero", "interval_coverage", "baseline_seasonal_naive_wape",
-    "baseline_seasonal_naive_rmse", "baseline_seasonal_naive_rmspe", "baseline_seasonal_naive_mape_nonzero",
-    "n_series", "n_eval_points", "horizon", "train_end",
-}
+# Enough for invariants: one window, a fixed objective, one point model. The backtest uses the defaults.
+FAST = ForecasterParams(n_estimators=60, objective="tweedie", short_horizons=(), backtest_windows=1)
+WINDOW_FIGURES = ("wape", "rmspe", "baseline_seasonal_naive_wape", "baseline_seasonal_naive_rmspe")
+
+
+def metric_names(windows: int) -> set[str]:
+    return {
+        "wape", "rmse", "rmspe", "mape_nonzero", "interval_coverage", "baseline_seasonal_naive_wape",
+        "baseline_seasonal_naive_rmse", "baseline_seasonal_naive_rmspe", "baseline_seasonal_naive_mape_nonzero",
+        "n_series", "n_eval_points", "horizon", "train_end", "n_windows",
+        *(f"window_{k}_{name}" for k in range(1, windows + 1) for name in WINDOW_FIGURES),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +76,24 @@ def test_generated_history_is_dense_daily_units(daily_sales: pd.DataFrame, categ
 
 def test_model_beats_seasonal_naive_at_category_level(category_backtest: BacktestResult) -> None:
     metrics = category_backtest.metrics
-    assert set(metrics) == METRIC_NAMES
+    assert set(metrics) == metric_names(3)
     assert metrics["wape"] < metrics["baseline_seasonal_naive_wape"]
     assert metrics["rmse"] < metrics["baseline_seasonal_naive_rmse"]
     assert metrics["horizon"] == H
     assert metrics["n_series"] == 25
-    # 25 categories x 28 days, every day open in generated data
-    assert metrics["n_eval_points"] == 25 * H
+    # 3 windows x 25 categories x 28 days, every day open in generated data
+    assert metrics["n_windows"] == 3 and metrics["n_eval_points"] == 3 * 25 * H
     assert metrics["train_end"] == "2025-06-21"  # last day 2025-07-19 minus 28 days
+    # the pooled WAPE is the actual-weighted mean of the windows' WAPEs
+    frame = category_backtest.predictions
+    weights = frame.groupby("window")["actual"].sum()
+    pooled = sum(metrics[f"window_{k}_wape"] * weights[k] for k in (1, 2, 3)) / weights.sum()
+    assert metrics["wape"] == pytest.approx(pooled, abs=1e-5)
+    # "auto" was resolved on the 28 days before the first window, one score per candidate
+    assert category_backtest.params is not None and category_backtest.params.objective != "auto"
+    assert category_backtest.selection is not None
+    assert category_backtest.selection.how == "validation window 2025-03-30..2025-04-26"
+    assert set(category_backtest.selection.scores) == {"tweedie/none", "regression/log1p", "regression/none"}
     # conformal calibration: the raw quantile models covered 0.71 here; calibrated, close to the nominal 0.8
     assert 0.75 <= metrics["interval_coverage"] <= 0.95
 
@@ -85,7 +101,10 @@ def test_model_beats_seasonal_naive_at_category_level(category_backtest: Backtes
 def test_backtest_frame_agrees_with_metrics(category_backtest: BacktestResult, categories: pd.DataFrame) -> None:
     frame = category_backtest.predictions
     assert len(frame) == category_backtest.metrics["n_eval_points"]
-    assert frame["date"].min() == pd.Timestamp("2025-06-22") and frame["date"].max() == pd.Timestamp("2025-07-19")
+    # three windows of 28 days: 2025-04-27..05-24, 05-25..06-21, 06-22..07-19
+    assert frame["date"].min() == pd.Timestamp("2025-04-27") and frame["date"].max() == pd.Timestamp("2025-07-19")
+    assert frame.groupby("window")["date"].agg(["min", "max"]).astype(str).values.tolist() == [
+        ["2025-04-27", "2025-05-24"], ["2025-05-25", "2025-06-21"], ["2025-06-22", "2025-07-19"]]
     errors = (frame["actual"] - frame["forecast"]).abs().sum() / frame["actual"].sum()
     assert category_backtest.metrics["wape"] == pytest.approx(errors)
     actual = categories.merge(frame[["series_id", "date", "actual"]], on=["series_id", "date"])
@@ -132,7 +151,7 @@ def test_final_model_reuses_the_backtests_calibration_models(categories: pd.Data
     assert result.forecaster is not None and len(fits) == 5  # 2 calibration quantile fits + point + 2 quantile
     fits.clear()
     fresh = train(categories, FAST)
-    assert fits == ["quantile", "quantile", "tweedie", "quantile", "quantile"]
+    assert fits == ["tweedie", "quantile", "quantile", "quantile", "quantile"]  # point, calibration, final
     fits.clear()
     reused = train(categories, FAST, calibration_from=result.forecaster)
     assert fits == ["tweedie", "quantile", "quantile"]
@@ -196,7 +215,9 @@ def test_run_backtest_file_on_a_messy_export(categories: pd.DataFrame, tmp_path:
     assert load["accepted_rows"] == len(export) and load["rejected_rows"] == 2
     assert load["rejected_by_reason"] == {"negative_sales": 1, "non_numeric_sales": 1}  # first failing check
     assert load["ignored_columns"] == ["note"]
-    assert set(report["metrics"]) == METRIC_NAMES
+    assert set(report["metrics"]) == metric_names(report["metrics"]["n_windows"])
+    assert report["metrics"]["n_windows"] == 3 and [w["window"] for w in report["windows"]] == [1, 2, 3]
+    assert report["selection"]["chosen"] == f"{report['params']['objective']}/{report['params']['target_transform']}"
     assert report["details"]["n_series_without_history"] == 0
     assert report["metrics"]["wape"] < report["metrics"]["baseline_seasonal_naive_wape"]
     assert report["params"]["horizon"] == H

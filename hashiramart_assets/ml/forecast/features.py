@@ -16,11 +16,16 @@ import numpy as np
 import pandas as pd
 
 from hashiramart_assets.ml.forecast.columns import DATE, HOLIDAY, IMPUTED, OPEN, PRICE, PROMO, SALES, SERIES
+from hashiramart_assets.ml.forecast.covariates import Covariate
+from hashiramart_assets.ml.forecast.encodings import ENCODING_COLUMNS, TargetEncodings, apply_encodings
 
 SERIES_CODE = "series_code"
 ROLL_WINDOWS = (7, 28, 91)
 STD_WINDOWS = (7, 28)
 PRICE_WINDOW = 91
+PROXIMITY_CAP = 15  # days; further than this from a closed day or holiday counts as "far"
+PROXIMITY_COLUMNS = ("days_since_closed", "days_to_closed", "days_since_holiday", "days_to_holiday", "promo_run_day")
+OUTCOME_WINDOW = 28
 
 
 def weekly_anchor(horizon: int) -> int:
@@ -35,10 +40,18 @@ def lags_for(horizon: int) -> list[int]:
     return sorted({horizon, anchor, anchor + 7, anchor + 14, yearly})
 
 
-def feature_columns(horizon: int) -> list[str]:
-    """The model's input columns, in order (the order is part of the trained model's contract)."""
-    return [
-        SERIES_CODE,
+def covariate_feature(covariate: Covariate) -> str:
+    """Feature name of a covariate: its own column if known ahead, else its past mean."""
+    return covariate.name if covariate.known_ahead else f"{covariate.name}_past_{OUTCOME_WINDOW}"
+
+
+def feature_columns(horizon: int, feature_set: int = 2, covariates: tuple[Covariate, ...] = ()) -> list[str]:
+    """The model's input columns, in order (the order is part of the trained model's contract).
+
+    Set 1 (models trained before target encodings) starts with the categorical series code; set 2 has no
+    series code, and adds encodings, proximity to closed days / holidays and the file's covariates.
+    """
+    common = [
         *(f"lag_{k}" for k in lags_for(horizon)),
         *(f"roll_mean_{w}" for w in ROLL_WINDOWS),
         *(f"roll_std_{w}" for w in STD_WINDOWS),
@@ -46,6 +59,38 @@ def feature_columns(horizon: int) -> list[str]:
         "day_of_week", "day_of_month", "month", "week_of_year", "day_of_year", "is_weekend",
         PROMO, OPEN, HOLIDAY, PRICE, "price_rel",
     ]
+    if feature_set == 1:
+        return [SERIES_CODE, *common]
+    return [*common, *ENCODING_COLUMNS, *PROXIMITY_COLUMNS, *(covariate_feature(c) for c in covariates)]
+
+
+def days_since(flag: np.ndarray, pos: np.ndarray, cap: int = PROXIMITY_CAP) -> np.ndarray:
+    """Days since the latest flagged row strictly before each row, within its series; ``cap`` if none/far."""
+    idx = np.arange(len(flag))
+    latest = np.maximum.accumulate(np.where(flag, idx, -1)) if len(flag) else idx
+    before = np.full(len(flag), -1)
+    before[1:] = latest[:-1]
+    start = idx - pos
+    out = np.where(before >= start, idx - before, cap)
+    return np.minimum(out, cap).astype("float64")
+
+
+def days_to(flag: np.ndarray, pos: np.ndarray, cap: int = PROXIMITY_CAP) -> np.ndarray:
+    """Days until the next flagged row strictly after each row, within its series; ``cap`` if none/far."""
+    if len(flag) == 0:
+        return np.zeros(0)
+    series = np.cumsum(pos == 0)
+    reversed_pos = positions(series[::-1])
+    return days_since(flag[::-1], reversed_pos, cap)[::-1]
+
+
+def run_day(flag: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """1, 2, 3 ... along each run of consecutive flagged rows of a series, 0 where not flagged."""
+    idx = np.arange(len(flag))
+    previous = np.r_[False, flag[:-1]] if len(flag) else flag
+    begins = flag & ((pos == 0) | ~previous)
+    start = np.maximum.accumulate(np.where(begins, idx, -1)) if len(flag) else idx
+    return np.where(flag, idx - start + 1, 0).astype("float64")
 
 
 def positions(series: np.ndarray) -> np.ndarray:
@@ -105,11 +150,13 @@ def nanmean_rows(stack: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan)
 
 
-def build_features(frame: pd.DataFrame, horizon: int, series_codes: dict[str, int]) -> pd.DataFrame:
-    """Feature rows (``feature_columns(horizon)`` order) for every row of a canonical, gap-free frame.
+def build_features(frame: pd.DataFrame, horizon: int, series_codes: dict[str, int], *, feature_set: int = 2,
+                   covariates: tuple[Covariate, ...] = (), encodings: TargetEncodings | None = None) -> pd.DataFrame:
+    """Feature rows (``feature_columns`` order) for every row of a canonical, gap-free frame.
 
     ``frame`` may end with future rows whose sales are NaN: with lags >= H their features only use rows
-    at least H days before, which must be actual history.
+    at least H days before, which must be actual history. Set 2 needs ``encodings`` (fitted on training
+    rows, see encodings.py); without them the encoding columns are NaN (a model fits them first).
     """
     series = frame[SERIES].to_numpy()
     pos = positions(series)
@@ -149,5 +196,32 @@ def build_features(frame: pd.DataFrame, horizon: int, series_codes: dict[str, in
     price_mean, _ = rolling(shift(frame[PRICE].to_numpy("float64"), pos, horizon), pos, PRICE_WINDOW, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["price_rel"] = np.where(price_mean > 0, out[PRICE] / price_mean, np.nan)
+    if feature_set >= 2:
+        out.update(_set_two(frame, pos, dates, horizon, covariates, encodings))
     features = pd.DataFrame(out, index=frame.index)
-    return features[feature_columns(horizon)]
+    return features[feature_columns(horizon, feature_set, covariates)]
+
+
+def _set_two(frame: pd.DataFrame, pos: np.ndarray, dates: pd.DatetimeIndex, horizon: int,
+             covariates: tuple[Covariate, ...], encodings: TargetEncodings | None) -> dict[str, np.ndarray]:
+    """Encodings, proximity and covariate features (all known for the target day, or >= H days old)."""
+    out: dict[str, np.ndarray] = {}
+    if encodings is not None:
+        out.update(apply_encodings(encodings, frame[SERIES].to_numpy(), dates, frame[PROMO].to_numpy()))
+    else:
+        out.update({name: np.full(len(frame), np.nan) for name in ENCODING_COLUMNS})
+    closed = frame[OPEN].to_numpy("float64") <= 0
+    holiday = frame[HOLIDAY].to_numpy("float64") > 0
+    out["days_since_closed"], out["days_to_closed"] = days_since(closed, pos), days_to(closed, pos)
+    out["days_since_holiday"], out["days_to_holiday"] = days_since(holiday, pos), days_to(holiday, pos)
+    out["promo_run_day"] = run_day(frame[PROMO].to_numpy("float64") > 0, pos)
+    for covariate in covariates:
+        values = frame[covariate.name].to_numpy("float64") if covariate.name in frame else np.full(len(frame), np.nan)
+        if covariate.known_ahead:
+            out[covariate.name] = values
+        else:
+            # A closed day's 0 customers says nothing, as with sales.
+            values = np.where(closed, np.nan, values)
+            mean, _ = rolling(shift(values, pos, horizon), pos, OUTCOME_WINDOW, min_periods=1)
+            out[covariate_feature(covariate)] = mean
+    return out

@@ -26,6 +26,7 @@ from hashiramart_assets.ml.forecast.columns import (
     SALES,
     SERIES,
 )
+from hashiramart_assets.ml.forecast.covariates import covariate_columns
 
 
 def fill_gaps(history: pd.DataFrame, has_open_column: bool,
@@ -56,6 +57,10 @@ def fill_gaps(history: pd.DataFrame, has_open_column: bool,
         if column not in (OPEN, PRICE):
             full.loc[added, column] = DEFAULTS[column]
     full[IMPUTED] = full[IMPUTED].astype(bool)
+    extra = covariate_columns(full)
+    if extra:  # a filled day has the covariates of the days around it (static ones are simply constant)
+        grouped = full.groupby(SERIES, sort=False)[extra]
+        full[extra] = grouped.ffill().fillna(grouped.bfill())
     return full, int(added.sum())
 
 
@@ -84,13 +89,16 @@ def prepare_history(frame: pd.DataFrame, has_open_column: bool | None = None,
         if column != PRICE:
             out[column] = out[column].fillna(DEFAULTS[column])
     out[IMPUTED] = frame[IMPUTED].to_numpy(bool) if IMPUTED in frame.columns else False
+    extra = covariate_columns(frame)
+    for column in extra:
+        out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
     if out.duplicated([SERIES, DATE]).any():
         raise ValueError("history has duplicate (series_id, date) rows; resolve them before preparing it")
     filled, added = fill_gaps(out, has_open_column, unknown)
     # A filled day, or a row without a readable price, keeps the last known price of its series: prices
     # change rarely, and a NaN would send the row down a different tree branch than its neighbours.
     filled[PRICE] = filled.groupby(SERIES, sort=False)[PRICE].ffill()
-    return filled[list(HISTORY_COLUMNS)], added
+    return filled[[*HISTORY_COLUMNS, *extra]], added
 
 
 def is_prepared(history: pd.DataFrame) -> bool:

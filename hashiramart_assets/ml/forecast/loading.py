@@ -29,6 +29,7 @@ from hashiramart_assets.ml.forecast.columns import (
     SALES,
     SERIES,
 )
+from hashiramart_assets.ml.forecast.covariates import Covariate, detect, encode
 from hashiramart_assets.ml.forecast.history import prepare_history
 from hashiramart_assets.ml.forecast.parsing import clean_strings, parse_dates, parse_flags, parse_numbers
 
@@ -58,6 +59,9 @@ class LoadReport:
     shortest_series_days: int
     longest_series_days: int
     ignored_columns: list[str] = field(default_factory=list)
+    covariates: list[dict] = field(default_factory=list)
+    ignored_because: dict[str, str] = field(default_factory=dict)
+    attributes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,11 +69,13 @@ class LoadReport:
 
 @dataclass(frozen=True)
 class LoadedHistory:
-    """The canonical history (gap-filled), the rejected rows with reasons, and the report."""
+    """The canonical history (gap-filled, covariates as ``x_*`` columns), the rejected rows with reasons,
+    the covariates' descriptions (what the model needs to use them) and the report."""
 
     history: pd.DataFrame
     rejected: pd.DataFrame
     report: LoadReport
+    covariates: tuple[Covariate, ...] = ()
 
 
 def _normalise_header(name: object) -> str:
@@ -143,8 +149,8 @@ class Validated:
     unknown_days: pd.DataFrame
 
 
-def validate(raw: pd.DataFrame, mapping: dict[str, str]) -> Validated:
-    """Check every row; the first failing check names its reason."""
+def validate(raw: pd.DataFrame, mapping: dict[str, str], covariates: tuple[Covariate, ...] = ()) -> Validated:
+    """Check every row; the first failing check names its reason. Covariates never reject a row."""
     n = len(raw)
     series_text = clean_strings(raw[mapping[SERIES]])
     series_missing = series_text.isna().to_numpy()
@@ -169,6 +175,8 @@ def validate(raw: pd.DataFrame, mapping: dict[str, str]) -> Validated:
         price = price.where(price > 0)
         coerced[f"{PRICE}_unreadable"] = int(price.isna().sum())
         typed[PRICE] = price.to_numpy()
+    for covariate in covariates:
+        typed[covariate.name] = encode(raw[covariate.source], covariate)
 
     closed_with_sales = (typed[OPEN].to_numpy() == 0) & (sales.to_numpy() > 0) if OPEN in typed else np.zeros(n, bool)
     reason = _first_reason(
@@ -202,18 +210,64 @@ def validate(raw: pd.DataFrame, mapping: dict[str, str]) -> Validated:
     )
 
 
-def load_sales_history(path: str | Path) -> LoadedHistory:
+def load_series_attributes(path: str | Path) -> tuple[pd.DataFrame, tuple[Covariate, ...], dict]:
+    """A per-series attributes file (Rossmann's store.csv: Store, StoreType, CompetitionDistance, ...).
+
+    Returns (frame of series_id + one ``x_*`` column per attribute, the covariates, a report). The series
+    column is found like the sales file's; rows without an id are dropped and a repeated id keeps its first
+    row, both counted.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise ValueError(f"{source}: no such file")
+    raw, _ = read_raw(source)
+    by_normal = {_normalise_header(c): c for c in raw.columns}
+    key = next((by_normal[n] for n in (SERIES, *ALIASES[SERIES]) if n in by_normal), None)
+    if key is None:
+        raise ValueError(f"{source}: no series column (one of {[SERIES, *ALIASES[SERIES]]}); "
+                         f"found columns {[str(c) for c in raw.columns]}")
+    ids = clean_strings(raw[key])
+    keep = ids.notna() & ~ids.duplicated(keep="first")
+    covariates, left_out = detect(raw.loc[keep], [c for c in raw.columns if c != key])
+    frame = pd.DataFrame({SERIES: ids[keep].astype(str).to_numpy()})
+    for covariate in covariates:
+        frame[covariate.name] = encode(raw.loc[keep, covariate.source], covariate)
+    report = {"source": str(source), "rows": len(raw), "series": len(frame),
+              "rows_without_series": int(ids.isna().sum()),
+              "duplicate_series_rows": int((ids.notna() & ids.duplicated(keep="first")).sum()),
+              "left_out_columns": left_out}
+    return frame, tuple(covariates), report
+
+
+def _join_attributes(typed: pd.DataFrame, attributes: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Static attributes on every row of their series; returns (frame, series of the sales without attributes)."""
+    joined = typed.merge(attributes, on=SERIES, how="left")
+    missing = int(typed.loc[~typed[SERIES].isin(attributes[SERIES]), SERIES].nunique())
+    return joined, missing
+
+
+def load_sales_history(path: str | Path, attributes_path: str | Path | None = None) -> LoadedHistory:
     """Load a long-format sales file (.csv / .csv.gz / .parquet) into a canonical, gap-filled history.
 
-    Raises ValueError naming the file when required columns are missing or no row survives validation.
+    Columns beyond the canonical ones become covariates (covariates.py); ``attributes_path`` adds the
+    columns of a per-series attributes file as static covariates. Raises ValueError naming the file when
+    required columns are missing or no row survives validation.
     """
     source = Path(path)
     if not source.exists():
         raise ValueError(f"{source}: no such file")
     raw, encoding = read_raw(source)
     mapping, ignored = map_columns(raw, source)
-    checked = validate(raw, mapping)
+    covariates, left_out = detect(raw, ignored)
+    checked = validate(raw, mapping, tuple(covariates))
     typed, rejected = checked.accepted, checked.rejected
+    attributes_report: dict = {}
+    if attributes_path is not None:
+        attributes, static, attributes_report = load_series_attributes(attributes_path)
+        static = tuple(c for c in static if c.name not in {k.name for k in covariates})
+        typed, attributes_report["sales_series_without_attributes"] = _join_attributes(
+            typed, attributes[[SERIES, *(c.name for c in static)]])
+        covariates = [*covariates, *static]
     by_reason = {r: int(c) for r, c in rejected[REASON].value_counts().items()} if len(rejected) else {}
     if typed.empty:
         raise ValueError(f"{source}: none of the {len(raw)} rows is usable; rejected by reason: {by_reason}")
@@ -233,6 +287,9 @@ def load_sales_history(path: str | Path) -> LoadedHistory:
         date_max=str(history[DATE].max().date()),
         shortest_series_days=int(lengths.min()),
         longest_series_days=int(lengths.max()),
-        ignored_columns=ignored,
+        ignored_columns=sorted(left_out),
+        ignored_because=left_out,
+        covariates=[{**c.to_dict(), "categories": len(c.categories)} for c in covariates],
+        attributes=attributes_report,
     )
-    return LoadedHistory(history=history, rejected=rejected, report=report)
+    return LoadedHistory(history=history, rejected=rejected, report=report, covariates=tuple(covariates))

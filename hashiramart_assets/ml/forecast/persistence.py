@@ -13,11 +13,17 @@ from pathlib import Path
 import lightgbm as lgb
 import pandas as pd
 
+from hashiramart_assets.ml.forecast.covariates import Covariate
+from hashiramart_assets.ml.forecast.encodings import TargetEncodings
 from hashiramart_assets.ml.forecast.model import SalesForecaster, forecast_features
 from hashiramart_assets.ml.forecast.params import ForecasterParams
 
 MODEL_FILES = {"point": "point_model.txt", "lower": "lower_quantile_model.txt", "upper": "upper_quantile_model.txt"}
 META_FILE = "forecaster.json"
+
+
+def short_model_file(horizon: int) -> str:
+    return f"point_model_h{horizon}.txt"
 
 
 def save_forecaster(forecaster: SalesForecaster, directory: str | Path) -> list[Path]:
@@ -28,6 +34,10 @@ def save_forecaster(forecaster: SalesForecaster, directory: str | Path) -> list[
     for attribute, filename in MODEL_FILES.items():
         getattr(forecaster, attribute).save_model(str(folder / filename))
         written.append(folder / filename)
+    for horizon, booster in forecaster.point_models.items():
+        if horizon != forecaster.params.horizon:
+            booster.save_model(str(folder / short_model_file(horizon)))
+            written.append(folder / short_model_file(horizon))
     meta = {
         "params": forecaster.params.to_dict(),
         "series_codes": forecaster.series_codes,
@@ -35,6 +45,8 @@ def save_forecaster(forecaster: SalesForecaster, directory: str | Path) -> list[
         "n_train_rows": forecaster.n_train_rows,
         "feature_names": forecaster.feature_names,
         "interval_scale": forecaster.interval_scale,
+        "covariates": [c.to_dict() for c in forecaster.covariates],
+        "encodings": forecaster.encodings.to_dict() if forecaster.encodings else None,
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
     written.append(folder / META_FILE)
@@ -56,12 +68,17 @@ def load_forecaster(directory: str | Path, point: lgb.Booster | None = None) -> 
             boosters[attribute] = point
         else:
             boosters[attribute] = lgb.Booster(model_file=str(folder / filename))
+    params = ForecasterParams.from_dict(meta["params"])
+    short = tuple(lgb.Booster(model_file=str(folder / short_model_file(h))) for h in params.model_horizons()[:-1])
     return SalesForecaster(
-        params=ForecasterParams.from_dict(meta["params"]),
+        params=params,
         series_codes={str(k): int(v) for k, v in meta["series_codes"].items()},
         train_end=pd.Timestamp(meta["train_end"]),
         n_train_rows=int(meta["n_train_rows"]),
         interval_scale=float(meta.get("interval_scale", 0.0)),
+        covariates=tuple(Covariate.from_dict(c) for c in meta.get("covariates", [])),
+        encodings=TargetEncodings.from_dict(meta["encodings"]) if meta.get("encodings") else None,
+        short_points=short,
         **boosters,
     )
 
