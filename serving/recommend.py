@@ -2,7 +2,7 @@
 
 Why not ``HybridRecommender.recommend``: it is built for batches and returns a DataFrame, which costs
 about a millisecond per call; one customer only needs one row of scores. This scorer uses the model's
-public ``component_scores`` and blend weights, so its ranking is the model's (a test compares
+public ``blend`` (the weighted parts of its score), so its ranking is the model's (a test compares
 them); any other recommender class falls back to ``recommend``.
 """
 
@@ -70,17 +70,11 @@ class FastRecommender:
         return out, False
 
     def _score_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """The blend of ``HybridRecommender._score_block`` for one row (same operations; float32 matmul rounding)."""
+        """The score and source of ``HybridRecommender._score_block`` for one row (its ``blend``, summed)."""
         model = self.model
         assert isinstance(model, HybridRecommender)
-        p = model.params
-        history, als, popularity = model.component_scores(np.array([row]))
-        neighbours = p.neighbour_weight * model.neighbour_component(np.array([row]))[0] if p.neighbour_weight > 0 \
-            else np.zeros_like(history[0])
-        parts = np.stack([p.history_weight * history[0], p.als_weight * als[0], p.popularity_weight * popularity[0],
-                          neighbours])  # the order of SOURCES
-        sources = np.argmax(parts, axis=0)
-        sources = np.where(parts.max(axis=0) > 0, sources, POPULAR)
+        parts = model.blend(np.array([row]))[:, 0, :]  # the order of SOURCES
+        sources = np.where(parts.max(axis=0) > 0, np.argmax(parts, axis=0), POPULAR)
         return parts.sum(axis=0), sources
 
     def _via_model(self, customer_id: int, k: int, exclude_purchased: bool) -> list[Recommendation]:

@@ -173,14 +173,18 @@ def test_history_component_by_hand():
                            "event_ts": pd.to_datetime(["2025-03-30"]), "event_type": ["view"]})
     as_of = as_of_date(orders, events)
     params = RecommenderParams(factors=2, iterations=2, history_half_life_days=30, repeat_prior=1.0,
-                               als_weight=0.0, popularity_weight=0.0, neighbour_weight=0.0)
+                               als_weight=0.0, popularity_weight=0.0, neighbour_weight=0.0, seasonal_lift=0.0)
     interactions = build_interactions(orders, events, as_of)
     model = HybridRecommender(params).fit(interactions, orders, as_of)
     recs = model.recommend([1], k=3).set_index("product_id")
     assert recs.loc["P1", "score"] == pytest.approx(1.0, abs=1e-6)
     assert recs.loc["P2", "score"] == pytest.approx(0.111111, abs=1e-6)
     assert list(recs.index[:2]) == ["P1", "P2"] and (recs["source"].iloc[:2] == "history").all()
-    assert recs.loc["P3", "score"] == 0.0 and recs.loc["P3", "source"] == "popular"
+    # P3, never bought by anyone, is customer 1's only new product: its explore score is explore_weight when
+    # its ALS score is positive (the best ALS score among new products, scaled to 1), else 0 (no popularity)
+    als_p3 = float(model.user_factors[0] @ model.item_factors[list(model.fitted.product_ids).index("P3")])
+    assert recs.loc["P3", "score"] == pytest.approx(params.explore_weight if als_p3 > 0 else 0.0)
+    assert recs.loc["P3", "source"] == ("als" if als_p3 > 0 else "popular")
     # neighbours, weight 0.5: customer 1's only similar customer is 2 (history P2 only, cosine > 0), whose
     # normalised history [P1 0, P2 1] is the neighbour mean -> P2 = 0.111111 + 0.5 * 1 = 0.611111, P1 stays 1.0
     with_neighbours = HybridRecommender(dataclasses.replace(params, neighbour_weight=0.5)).fit(

@@ -28,6 +28,9 @@ class TrainingData:
     popularity: np.ndarray  # float64 per product: recency-weighted purchase days over all customers
     repeat_rate: np.ndarray  # float64 per product: smoothed share of its buyers who bought it on 2+ days
     as_of: date
+    # float64 per product: purchase days decayed with the popularity half-life (what sells now); None in
+    # models saved before it existed, which then use ``popularity``
+    recent_popularity: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -52,8 +55,13 @@ def build_training_data(
     as_of: date,
     history_half_life_days: float,
     repeat_prior: float,
+    popularity_half_life_days: float | None = None,
 ) -> TrainingData:
-    """Matrices for customers and products seen in interactions or purchases (nulls dropped)."""
+    """Matrices for customers and products seen in interactions or purchases (nulls dropped).
+
+    ``popularity_half_life_days`` adds ``recent_popularity``: the same purchase days as ``popularity``
+    decayed with that half-life instead of the history's.
+    """
     inter = interactions.dropna(subset=["customer_id", "product_id"])
     inter = inter[inter["weight"] > 0]
     bought = purchase_lines(orders).dropna(subset=["customer_id", "product_id"])
@@ -89,6 +97,10 @@ def build_training_data(
     purchase_days = sp.csr_matrix((np.ones(len(days)), (rows, cols)), shape=shape, dtype=np.float64)
     history = sp.csr_matrix((recency, (rows, cols)), shape=shape, dtype=np.float64)
     popularity = np.asarray(history.sum(axis=0)).ravel()
+    recent_popularity = None
+    if popularity_half_life_days is not None:
+        recent = decay(days["day"], as_of, popularity_half_life_days)
+        recent_popularity = np.bincount(cols, weights=recent, minlength=shape[1]).astype(np.float64)
     buyers = np.diff(purchase_days.tocsc().indptr).astype(np.float64)
     repeaters = np.asarray((purchase_days >= 2).sum(axis=0)).ravel().astype(np.float64)
     overall = repeaters.sum() / buyers.sum() if buyers.sum() else 0.0
@@ -104,4 +116,5 @@ def build_training_data(
         popularity=popularity,
         repeat_rate=repeat_rate,
         as_of=as_of,
+        recent_popularity=recent_popularity,
     )

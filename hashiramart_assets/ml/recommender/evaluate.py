@@ -90,7 +90,7 @@ def evaluate(
     as_of = as_of_date(split.train_orders, split.train_events)
     interactions = build_interactions(split.train_orders, split.train_events, as_of, weights)
     data = build_training_data(interactions, split.train_orders, as_of, params.history_half_life_days,
-                               params.repeat_prior)
+                               params.repeat_prior, params.popularity_half_life_days)
     hybrid = HybridRecommender(params).fit_data(data)
     models: dict[str, Recommender] = {
         "hybrid": hybrid,

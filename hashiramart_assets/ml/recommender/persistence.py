@@ -2,8 +2,9 @@
 
 Layout: ``params.json`` and ``meta.json``; ``customer_ids.npy`` and ``product_ids.json`` (the id maps);
 ``user_factors.npy`` / ``item_factors.npy`` (ALS); ``history.npz`` / ``purchase_days.npz`` (sparse
-purchase histories); ``popularity.npy`` and ``repeat_rate.npy``. The ALS input matrix is not needed for
-scoring and is not saved.
+purchase histories); ``popularity.npy`` and ``repeat_rate.npy``; ``recent_popularity.npy`` when the model has it
+(older saves do not: they load without it and score with ``popularity``). The ALS input matrix is not
+needed for scoring and is not saved.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def save_model(model: HybridRecommender, directory: str | Path) -> Path:
     sp.save_npz(out / "purchase_days.npz", data.purchase_days.tocsr())
     np.save(out / "popularity.npy", data.popularity)
     np.save(out / "repeat_rate.npy", data.repeat_rate)
+    if data.recent_popularity is not None:
+        np.save(out / "recent_popularity.npy", data.recent_popularity)
     return out
 
 
@@ -61,6 +64,8 @@ def load_model(directory: str | Path) -> HybridRecommender:
         popularity=np.load(src / "popularity.npy", allow_pickle=False),
         repeat_rate=np.load(src / "repeat_rate.npy", allow_pickle=False),
         as_of=date.fromisoformat(meta["as_of"]),
+        recent_popularity=(np.load(src / "recent_popularity.npy", allow_pickle=False)
+                           if (src / "recent_popularity.npy").exists() else None),
     )
     model.user_factors = np.load(src / "user_factors.npy", allow_pickle=False)
     model.item_factors = np.load(src / "item_factors.npy", allow_pickle=False)
