@@ -57,6 +57,15 @@ class RecommenderConfig(dg.Config):
     history_weight: float = RecommenderParams.history_weight
     als_weight: float = RecommenderParams.als_weight
     popularity_weight: float = RecommenderParams.popularity_weight
+    als_weighting: str = RecommenderParams.als_weighting
+    neighbour_weight: float = RecommenderParams.neighbour_weight
+    neighbours_k: int = RecommenderParams.neighbours_k
+    popularity_half_life_days: float = RecommenderParams.popularity_half_life_days
+    explore_weight: float = RecommenderParams.explore_weight
+    explore_neighbour_weight: float = RecommenderParams.explore_neighbour_weight
+    explore_popularity_weight: float = RecommenderParams.explore_popularity_weight
+    seasonal_lift: float = RecommenderParams.seasonal_lift
+    seasonal_lift_prior: float = RecommenderParams.seasonal_lift_prior
     seed: int = RecommenderParams.seed
     min_ndcg_at_10: float = 0.01
     min_coverage: float = 0.01

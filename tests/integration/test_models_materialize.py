@@ -118,7 +118,10 @@ def test_batch_recommendations_cover_every_customer(trained):
 def test_worse_challenger_is_not_promoted_and_same_seed_gives_same_metrics(trained):
     _, defs, instance, client = trained
     first = client.get_run(registry.champion(client, registry.RECOMMENDER).run_id).data.metrics
-    bad = {"factors": 2, "iterations": 1, "history_weight": 0.0, "als_weight": 1.0, "popularity_weight": 0.0}
+    # ALS alone, barely fitted: no own history, neighbours, popularity or seasonal lift to fall back on
+    bad = {"factors": 2, "iterations": 1, "history_weight": 0.0, "als_weight": 1.0, "popularity_weight": 0.0,
+           "neighbour_weight": 0.0, "explore_neighbour_weight": 0.0, "explore_popularity_weight": 0.0,
+           "seasonal_lift": 0.0}
     summary = materialize(defs, instance, "key:models/recommender", asset_config={"models__recommender": bad})
     assert summary.success
     meta = _latest(instance, "models/recommender").asset_materialization.metadata
