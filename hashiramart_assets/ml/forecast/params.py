@@ -4,7 +4,8 @@ Objective: "auto" is the default since feature set 2: the backtest picks Tweedie
 log1p(sales) or plain squared error on a validation window before its first scored window (selection.py);
 benchmarks/reports/forecaster_real.md shows which wins where (log1p on the real shop's categories and
 products). The figures below are from feature set 1, when 'tweedie' was the fixed default. Daily
-item/category sales are non-negative, zero-inflated and right-skewed. Backtest WAPE on generated data (GeneratorConfig(events=60_000, days=200, seed=7), H=28):
+item/category sales are non-negative, zero-inflated and right-skewed. Backtest WAPE on generated data
+(GeneratorConfig(events=60_000, days=200, seed=7), H=28):
 category level tweedie 0.775, poisson 0.764, regression (L2) 0.794 (seasonal naive 0.940); product level
 tweedie 0.924, poisson 0.946, regression 0.970 (seasonal naive 1.117). Tweedie (variance power 1.2) is
 best or within noise of best at both grains, L2 is worst at both.
