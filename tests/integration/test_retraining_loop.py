@@ -124,7 +124,10 @@ def test_drift_triggers_one_retrain_per_model_and_the_new_versions_know_the_new_
 
 def test_a_failed_model_check_alone_triggers_a_retrain_after_the_cooldown(trained, monkeypatch):
     _, defs, instance, _ = trained
-    bad = {"factors": 2, "iterations": 1, "history_weight": 0.0, "als_weight": 1.0, "popularity_weight": 0.0}
+    # ALS alone, barely fitted: no own history, neighbours, popularity or seasonal lift to fall back on
+    bad = {"factors": 2, "iterations": 1, "history_weight": 0.0, "als_weight": 1.0, "popularity_weight": 0.0,
+           "neighbour_weight": 0.0, "explore_neighbour_weight": 0.0, "explore_popularity_weight": 0.0,
+           "seasonal_lift": 0.0}
     assert materialize(defs, instance, "key:models/recommender", asset_config={"models__recommender": bad}).success
     assert not _latest_eval(instance, "models/recommender", "beats_baselines").passed
     held = tick_retrain_sensor(defs, instance, execute=False)  # the drift retrain above was just now

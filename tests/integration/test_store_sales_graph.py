@@ -39,7 +39,7 @@ from tests.integration.conftest import ENV_KEYS, _restore
 # Seeded: on this sample the forecaster's backtest beats seasonal naive (WAPE 0.089 vs 0.107), so it becomes
 # champion and the batch forecasts and monitoring run. With much shorter histories it often does not (about 44
 # training days after the 28-day window and 28 days of lags), and then, by design, no champion exists.
-STORES, DAYS, START, SEED = 8, 120, date(2024, 1, 1), 7
+STORES, DAYS, START, SEED = 8, 300, date(2024, 1, 1), 7
 # Rossmann-like promotions run every other week, so the newest 7 days' promo_share can differ from the
 # 28-day reference whatever the data: monitoring/feature_drift may flag it (a known effect of its windows).
 TOLERATED_FAILED_CHECKS = {"monitoring/feature_drift:max_psi", "monitoring/feature_drift:drift_share"}

@@ -93,4 +93,4 @@ def test_params_round_trip_and_unknown_key() -> None:
     with pytest.raises(ValueError, match="objective"):
         ForecasterParams(objective="mae-ish")
     booster = params.lightgbm_params()
-    assert booster["deterministic"] is True and booster["force_row_wise"] is True and booster["seed"] == 42
+    assert booster["deterministic"] is True and booster["force_col_wise"] is True and booster["seed"] == 42
