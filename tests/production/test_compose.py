@@ -93,21 +93,69 @@ def test_secrets_come_from_the_env_file_only():
     assert all("CHANGE-ME" in example[k] for k in example if SECRET_NAME.search(k) and k != "GRAFANA_ADMIN_USER")
 
 
-@pytest.mark.parametrize("path", ["docker/prometheus.yml", "docker/grafana/provisioning/datasources/prometheus.yml",
+@pytest.mark.parametrize("path", ["docker/prometheus.yml", "docker/prometheus-alerts.yml",
+                                  "docker/grafana/provisioning/datasources/prometheus.yml",
                                   "docker/grafana/provisioning/dashboards/hashiramart.yml", "docker/workspace.yaml",
                                   "workspace.yaml"])
 def test_mounted_configuration_files_exist_and_parse(path: str):
     assert yaml.safe_load((REPO / path).read_text())
 
 
-def test_grafana_dashboard_queries_metrics_that_exist():
-    import json
+def test_every_bind_mount_source_exists():
+    for name, service in _compose()["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which is not in the repository"
 
-    dashboard = json.loads((REPO / "docker/grafana/dashboards/hashiramart.json").read_text())
-    exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
-    code = (REPO / "serving/metrics.py").read_text() + (REPO / "hashiramart_assets/platform_metrics.py").read_text()
-    for metric in set(re.findall(r"hashiramart_[a-z0-9_]+", exprs)):
-        base = re.sub(r"_(total|bucket|count|sum)$", "", metric)
-        assert f'"{base}"' in code, f"dashboard queries {metric}, which nothing exports"
+
+def _image_tag(image: str) -> tuple[str, str | None]:
+    """(repository, tag) of an image reference; a registry host's port is not a tag."""
+    name = image.split("@")[0]  # a digest pins by itself; the tag is what is read here
+    repository, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        return name, None
+    return repository, tag
+
+
+def test_image_reference_parsing():
+    assert _image_tag("quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z") == (
+        "quay.io/minio/minio", "RELEASE.2025-04-22T22-12-26Z")
+    assert _image_tag("registry:5000/prom/prometheus") == ("registry:5000/prom/prometheus", None)
+    assert _image_tag("postgres") == ("postgres", None)
+
+
+def test_every_third_party_image_is_pinned_to_an_exact_release():
+    """No `latest`, no bare major (`postgres:17`), no untagged image: a release number or MinIO's release stamp."""
+    exact = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][\w.-]+)?$|^RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$")
+    images = {}
+    for name, service in _compose()["services"].items():
+        if "build" in service:  # built from this checkout (the hashiramart image); its tag names the build
+            assert str(service["image"]).startswith(HASHIRAMART_IMAGE), name
+            continue
+        repository, tag = _image_tag(service["image"])
+        assert tag is not None and "$" not in tag, f"{name}: {service['image']} has no fixed tag"
+        assert tag != "latest" and exact.match(tag), f"{name}: {service['image']} is not an exact release"
+        images[name] = (repository, tag)
+    assert {"postgres", "minio", "minio-init", "prometheus", "grafana", "namenode"} <= set(images)
+    # one release per image across services (the HDFS namenode and datanode run the same Hadoop)
+    releases: dict[str, set[str]] = {}
+    for repository, tag in images.values():
+        releases.setdefault(repository, set()).add(tag)
+    assert all(len(tags) == 1 for tags in releases.values()), releases
+
+
+def test_grafana_provisioning_points_at_the_mounted_dashboards():
+    compose = _compose()["services"]["grafana"]
+    mounts = dict(volume.split(":")[:2] for volume in compose["volumes"] if volume.startswith("./"))
+    provider = yaml.safe_load((REPO / "docker/grafana/provisioning/dashboards/hashiramart.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == mounts["./docker/grafana/dashboards"]
+    assert mounts["./docker/grafana/provisioning"] == "/etc/grafana/provisioning"
+    home = compose["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(mounts["./docker/grafana/dashboards"] + "/")
+    assert (REPO / "docker/grafana/dashboards" / Path(home).name).exists()
+
+
+def test_spark_class_script_parses():
     syntax = subprocess.run(["sh", "-n", str(REPO / "docker/spark-class.sh")], capture_output=True, text=True)
     assert syntax.returncode == 0, syntax.stderr
