@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -141,6 +140,7 @@ class ModelStore:
             status.last_check_ok, status.last_error = True, None
             return "unchanged"
         try:
+            assert champion.run_id is not None  # train_* registers every version from its run
             if name == registry.RECOMMENDER:
                 self.recommender = self._load_recommender(champion.version, champion.run_id)
             else:
@@ -181,15 +181,14 @@ class ModelStore:
         return RecommenderHandle(str(version), run_id, time.time(), FastRecommender(model))
 
     def _load_forecaster(self, version: str, run_id: str) -> ForecasterHandle:
-        import mlflow
+        from hashiramart_assets.ml.forecast.pyfunc import load_version_forecaster
 
-        from hashiramart_assets.ml.forecast.persistence import load_forecaster
-
-        with tempfile.TemporaryDirectory(prefix="hm-serving-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path="forecaster", dst_path=tmp, tracking_uri=self.tracking_uri
-            )
-            forecaster = load_forecaster(Path(local))
+        # As for the recommender: the version's own source, from a client of this registry. A pyfunc version is
+        # loaded and unwrapped; one registered with the LightGBM flavour (before the pyfunc) falls back to its
+        # run's forecaster/ artifacts.
+        source = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri).get_model_version_download_uri(
+            registry.FORECASTER, str(version))
+        forecaster = load_version_forecaster(source, run_id, tracking_uri=self.tracking_uri)
         now = time.time()
         try:
             table = compute_forecast_table(forecaster, self._sales_history(), now)

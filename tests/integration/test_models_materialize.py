@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dagster as dg
 import mlflow
-import numpy as np
 import pandas as pd
 import sqlalchemy
 
@@ -85,7 +84,7 @@ def test_hybrid_beats_every_baseline_and_checks_pass(trained):
 
 
 def test_champions_load_from_the_registry_and_predict(trained):
-    settings, _, _, _ = trained
+    settings, _, _, client = trained
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     recommender = mlflow.pyfunc.load_model(f"models:/{registry.RECOMMENDER}@champion")
     customers = pd.read_parquet(settings.landing_dir / "customers.parquet")["customer_id"]
@@ -94,10 +93,19 @@ def test_champions_load_from_the_registry_and_predict(trained):
     assert list(out.groupby("customer_id").size()) == [5, 5]
     assert not out[out["customer_id"] == known]["is_fallback"].any()
     assert out[out["customer_id"] == 999_999_999]["is_fallback"].all()
+    # the forecaster is one pyfunc: history in, forecast and interval out, the same as the model in memory
     forecaster = mlflow.pyfunc.load_model(f"models:/{registry.FORECASTER}@champion")
     example = forecaster.input_example
-    booster = mlflow.lightgbm.load_model(f"models:/{registry.FORECASTER}@champion")
-    np.testing.assert_allclose(np.asarray(forecaster.predict(example)), booster.predict(example))
+    out = forecaster.predict(example)
+    model = forecaster.unwrap_python_model().model
+    pd.testing.assert_frame_equal(out, model.predict(example))
+    assert list(out.columns) == ["series_id", "date", "forecast", "lower", "upper"]
+    assert out.groupby("series_id").size().eq(model.params.horizon).all()
+    assert (out["lower"] <= out["forecast"]).all() and (out["forecast"] <= out["upper"]).all()
+    assert forecaster.metadata.metadata["interval_level"] == 0.8
+    run_id = registry.champion(client, registry.FORECASTER).run_id
+    figures = {a.path for a in client.list_artifacts(run_id, "backtest")}
+    assert figures == {"backtest/forecast_vs_actual.png", "backtest/interval.png"}
 
 
 def test_batch_recommendations_cover_every_customer(trained):
