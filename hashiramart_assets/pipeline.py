@@ -101,9 +101,6 @@ def _category_launch(manifest: dict[str, object], start: date, new_category: boo
 
 
 RELOAD_QUERY = "query { workspaceOrError { ... on Workspace { locationEntries { name } } } }"
-RELOAD_MUTATION = """mutation Reload($name: String!) {
-  reloadRepositoryLocation(repositoryLocationName: $name) { __typename }
-}"""
 
 
 def reload_code_locations(graphql_url: str) -> str:
@@ -111,17 +108,32 @@ def reload_code_locations(graphql_url: str) -> str:
 
     Why: the daily partitions end at the last landed day (settings), and a running code server built them
     when it started; new days become partitions (and visible to land_new_days) only after a reload.
+    DagsterGraphQLClient reloads a location by name but cannot list the names, so RELOAD_QUERY lists them
+    (over the same kind of gql transport the client uses: the client's own _execute is private).
     """
-    import httpx
+    from urllib.parse import urlsplit
+
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError, ReloadRepositoryLocationStatus
+    from gql import Client, gql
+    from gql.transport.exceptions import TransportError
+    from gql.transport.requests import RequestsHTTPTransport
 
     try:
-        names = [entry["name"] for entry in httpx.post(graphql_url, json={"query": RELOAD_QUERY}, timeout=30)
-                 .json()["data"]["workspaceOrError"]["locationEntries"]]
+        listed = Client(transport=RequestsHTTPTransport(url=graphql_url, timeout=30)).execute(gql(RELOAD_QUERY))
+        names = [entry["name"] for entry in listed["workspaceOrError"]["locationEntries"]]
+        # the hostname only appears in the client's messages: requests go to graphql_url through the transport
+        client = DagsterGraphQLClient(urlsplit(graphql_url).netloc or graphql_url,
+                                      transport=RequestsHTTPTransport(url=graphql_url, timeout=120))
+        failed = []
         for name in names:
-            httpx.post(graphql_url, json={"query": RELOAD_MUTATION, "variables": {"name": name}}, timeout=120)
-    except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+            info = client.reload_repository_location(name)
+            if info.status is not ReloadRepositoryLocationStatus.SUCCESS:
+                failed.append(f"{name} ({info.failure_type}: {info.message})")
+    except (DagsterGraphQLClientError, TransportError, KeyError, TypeError, ValueError) as exc:
         return (f"no running Dagster UI at {graphql_url} to reload ({type(exc).__name__}: {exc}); the next "
                 "`hashiramart ui` / `demo` loads the new days")
+    if failed:
+        return f"Dagster at {graphql_url} could not reload code location(s) {'; '.join(failed)}"
     return f"reloaded code location(s) {', '.join(names)} at {graphql_url}: the new days are partitions now"
 
 

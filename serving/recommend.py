@@ -37,7 +37,7 @@ class FastRecommender:
         self.n_products = len(self.product_ids)
         self.purchases = data.purchase_days.tocsr()
         self.hybrid = isinstance(model, HybridRecommender)
-        fallback = model._fallback_scores()
+        fallback = model.fallback_scores()
         order = np.argsort(-fallback, kind="stable")
         self._fallback = [(int(j), float(fallback[j])) for j in order[:MAX_K]]
 

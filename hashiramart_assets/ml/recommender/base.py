@@ -62,8 +62,8 @@ class Recommender(ABC):
         of every cell (an argmax over the blend's components) was ~8 s of a 10M-event evaluation.
         """
 
-    def _fallback_scores(self) -> np.ndarray:
-        """Popularity scaled to [0, 1]: what an unknown customer gets."""
+    def fallback_scores(self) -> np.ndarray:
+        """Popularity scaled to [0, 1]; public because serving answers unknown customers with it (cold start)."""
         pop = self.fitted.popularity
         top = pop.max() if len(pop) else 0.0
         return pop / top if top > 0 else np.zeros_like(pop)
@@ -131,7 +131,7 @@ class Recommender(ABC):
             out_sources[at] = sources_at(items)
         unknown_at = np.flatnonzero(rows < 0)
         if len(unknown_at):
-            items, top = self._top_k(self._fallback_scores()[None, :], k)
+            items, top = self._top_k(self.fallback_scores()[None, :], k)
             out_items[unknown_at], out_scores[unknown_at] = items, top
         keep = np.isfinite(out_scores)
         n_kept = keep.sum(axis=1)

@@ -23,7 +23,7 @@ class PopularRecommender(Recommender):
         return self
 
     def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
-        scores = np.tile(self._fallback_scores(), (len(rows), 1))
+        scores = np.tile(self.fallback_scores(), (len(rows), 1))
         return scores, lambda items: np.full(items.shape, POPULAR)
 
 
@@ -37,7 +37,7 @@ class RepurchaseRecommender(Recommender):
     def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
         days = self.fitted.purchase_days[rows].toarray()
         # popularity (in [0, 1]) only breaks ties between equally often bought products and fills up
-        scores = days + 0.5 * self._fallback_scores()
+        scores = days + 0.5 * self.fallback_scores()
         return scores, lambda items: np.where(np.take_along_axis(days, items, axis=1) > 0, HISTORY, POPULAR)
 
 

@@ -129,7 +129,7 @@ class HybridRecommender(Recommender):
         """Recent popularity scaled to [0, 1]; models saved before it existed use the fallback's."""
         recent = self.fitted.recent_popularity
         if recent is None:
-            return self._fallback_scores()
+            return self.fallback_scores()
         top = recent.max() if len(recent) else 0.0
         return recent / top if top > 0 else np.zeros_like(recent)
 
