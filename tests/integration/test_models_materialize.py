@@ -9,11 +9,14 @@ from __future__ import annotations
 import dagster as dg
 import mlflow
 import pandas as pd
+import pytest
 import sqlalchemy
 
 from hashiramart_assets.ml import registry
 from hashiramart_assets.runner import materialize
 from tests.integration.conftest import TRAINED_DATA
+
+pytestmark = pytest.mark.slow  # the trained platform: the whole graph, models included
 
 DATA = TRAINED_DATA
 RECOMMENDER_METRICS = [

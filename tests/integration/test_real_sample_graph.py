@@ -38,6 +38,8 @@ from hashiramart_assets.ml import registry
 from tests.conftest import world_searchable_tempdir
 from tests.integration.test_cli_and_ui import _cli
 
+pytestmark = pytest.mark.slow  # import + `hashiramart materialize`: the whole graph on a real year
+
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "online_retail" / "real_sample_2009_2010.csv.gz"
 LOST_DAY = "2010-02-10"  # a Wednesday the shop traded
 FORECASTER_CHECKS = {"models/sales_forecaster:beats_baselines", "models/sales_forecaster:metrics_in_range"}

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import dagster as dg
 import mlflow
 import pandas as pd
+import pytest
 
 from hashiramart_assets import landing
 from hashiramart_assets.automation import retrains_in_progress
@@ -25,6 +26,8 @@ from hashiramart_assets.platform_metrics import PlatformCollector, catalogue_fro
 from hashiramart_assets.runner import materialize
 from hashiramart_assets.settings import load_settings
 from tests.integration.conftest import TRAINED_DATA
+
+pytestmark = pytest.mark.slow  # the trained platform (whole graph), then retrains
 
 NEW_DAYS = 14
 

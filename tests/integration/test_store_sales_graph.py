@@ -31,10 +31,12 @@ from hashiramart_assets.importers.store_sales_sample import SampleSummary, write
 from hashiramart_assets.ml import registry
 from hashiramart_assets.pipeline import DATA_LAYERS, MODELS
 from hashiramart_assets.runner import RunSummary, get_instance, materialize
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
 from hashiramart_assets.settings import load_settings
 from tests.conftest import world_searchable_tempdir
-from tests.integration.conftest import ENV_KEYS, _restore
+from tests.integration.conftest import ENV_KEYS
+from tests.support import restore_env, session_postgres_database
+
+pytestmark = pytest.mark.slow  # the whole graph on 300 days of 8 stores
 
 # Seeded: on this sample the forecaster's backtest beats seasonal naive (WAPE 0.089 vs 0.107), so it becomes
 # champion and the batch forecasts and monitoring run. With much shorter histories it often does not (about 44
@@ -58,7 +60,7 @@ class StorePlatform:
 
 @pytest.fixture(scope="module")
 def store_platform(platform_home) -> Iterator[StorePlatform]:
-    url = ensure_database(postgres_url(load_settings()), "hm_store_sales")  # the session's server, own database
+    url = session_postgres_database("hm_store_sales")  # the session's server, own database
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     home = world_searchable_tempdir("hm-store-sales-")
     env = {"HASHIRAMART_HOME": str(home), "HASHIRAMART_POSTGRES_URL": url, "DAGSTER_HOME": str(home / "dagster"),
@@ -79,7 +81,7 @@ def store_platform(platform_home) -> Iterator[StorePlatform]:
     finally:
         while mlflow.active_run() is not None:
             mlflow.end_run()
-        _restore(saved)
+        restore_env(saved)
         shutil.rmtree(home, ignore_errors=True)
 
 

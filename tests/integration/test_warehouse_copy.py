@@ -8,14 +8,13 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
-from hashiramart_assets.settings import load_settings
 from hashiramart_assets.warehouse.load import replace_days, replace_table
+from tests.support import session_postgres_database
 
 
 @pytest.fixture(scope="module")
 def url(platform_home) -> str:
-    return ensure_database(postgres_url(load_settings()), "hm_copy")
+    return session_postgres_database("hm_copy")
 
 
 def _rows(url: str, sql: str) -> list[tuple]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,9 +26,9 @@ import sqlalchemy
 from hashiramart_assets.datagen import GeneratorConfig, generate
 from hashiramart_assets.definitions import build_definitions
 from hashiramart_assets.runner import get_instance, materialize
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
 from hashiramart_assets.settings import load_settings
 from tests.conftest import world_searchable_tempdir
+from tests.support import apply_env, free_loopback_port, restore_env, running_server, session_postgres_database
 
 REPO = Path(__file__).resolve().parents[2]
 START = date(2025, 1, 1)
@@ -40,12 +38,6 @@ LAST_DAY = str(START + timedelta(days=DAYS - 1))
 INGESTED = (str(START), str(START + timedelta(days=DAYS - 2)))  # the last day is left for the sensor
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "hm-test-key", "AWS_SECRET_ACCESS_KEY": "hm-test-secret",
            "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def dagster_postgres_env(url: str) -> dict[str, str]:
@@ -69,29 +61,14 @@ class ProductionPlatform:
     env: dict[str, str]
 
 
-def apply_env(env: dict[str, str]) -> dict[str, str | None]:
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    return saved
-
-
-def restore_env(saved: dict[str, str | None]) -> None:
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
 @pytest.fixture(scope="session")
 def production_platform(platform_home: Path) -> Iterator[ProductionPlatform]:
     """Tiny generated data, the raw layer of all days but the last materialised into the Postgres instance."""
-    server = postgres_url(load_settings())  # the session's embedded server
-    dagster_url = ensure_database(server, "hm_prod_dagster")
+    dagster_url = session_postgres_database("hm_prod_dagster")  # the session's embedded server
     home = world_searchable_tempdir("hm-prod-")
     env = {
         "HASHIRAMART_HOME": str(home),
-        "HASHIRAMART_POSTGRES_URL": ensure_database(server, "hm_prod_warehouse"),
+        "HASHIRAMART_POSTGRES_URL": session_postgres_database("hm_prod_warehouse"),
         "DAGSTER_HOME": str(home / "dagster"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
         **dagster_postgres_env(dagster_url),
@@ -142,7 +119,7 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
     """moto's S3-protocol server on a free loopback port, with the MinIO-style settings the compose file passes."""
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
+    port = free_loopback_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
@@ -187,7 +164,7 @@ def spark_cluster(java_home: Path) -> Iterator[SparkCluster]:
            "SPARK_DAEMON_MEMORY": "256m", "SPARK_IDENT_STRING": "hm-test"}
     env.pop("SPARK_NO_DAEMONIZE", None)  # the script only tests whether it is set
     (work / "conf").mkdir()
-    port, ui_port, worker_ui = free_port(), free_port(), free_port()
+    port, ui_port, worker_ui = free_loopback_port(), free_loopback_port(), free_loopback_port()
     master_class, worker_class = "org.apache.spark.deploy.master.Master", "org.apache.spark.deploy.worker.Worker"
     master_url, ui_url = f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}"
     started: list[str] = []
@@ -220,43 +197,20 @@ def spark_cluster(java_home: Path) -> Iterator[SparkCluster]:
 MLFLOW_BUCKET = "hm-mlflow"
 
 
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"server exited:\n{log.read_text()[-4000:]}"
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} not up in {timeout_s}s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(production_platform: ProductionPlatform, s3_endpoint: S3Endpoint,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mlflow server` as docker-compose runs it (Postgres backend, s3:// artifact root, no artifact proxy)."""
     s3_endpoint.client().create_bucket(Bucket=MLFLOW_BUCKET)
-    backend = ensure_database(postgres_url(load_settings()), "hm_prod_mlflow")
-    port = free_port()
+    backend = session_postgres_database("hm_prod_mlflow")
+    port = free_loopback_port()
     log = tmp_path_factory.mktemp("mlflow-server") / "server.log"
     command = [str(Path(sys.executable).parent / "mlflow"), "server", "--host=127.0.0.1", f"--port={port}",
                "--workers=1", f"--backend-store-uri={backend}", f"--default-artifact-root=s3://{MLFLOW_BUCKET}/",
                "--no-serve-artifacts"]
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, env={**os.environ, **s3_endpoint.env}, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/health", process, log)
+    with running_server(command, url=f"http://127.0.0.1:{port}/health", timeout=90,
+                        env={**os.environ, **s3_endpoint.env}, log=log):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
 
 def s3_env(s3_endpoint: S3Endpoint, mlflow_server: str) -> dict[str, str]:

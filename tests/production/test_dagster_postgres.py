@@ -5,8 +5,6 @@ the queued run coordinator and the Spark pool configured, and the daemon ticking
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +16,7 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 from hashiramart_assets.runner import get_instance
 from hashiramart_assets.settings import load_settings
 from tests.production.conftest import INGESTED, LAST_DAY, REPO, ProductionPlatform
+from tests.support import running_server
 
 DAEMON_TIMEOUT_S = 240  # the landing run carries the day through Spark features, the warehouse and dbt
 
@@ -63,29 +62,15 @@ def _sensor_ticks(instance: dg.DagsterInstance, name: str) -> list:
     return []
 
 
-def _stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    return process.stdout.read()[-4000:] if process.stdout else ""
-
-
+@pytest.mark.slow  # the real dagster-daemon carries a landed day through the data layers
 def test_daemon_ticks_the_sensor_and_the_queue_launches_its_run(production_env: ProductionPlatform,
                                                                  instance: dg.DagsterInstance, tmp_path: Path):
     """`dagster-daemon run` on the Postgres instance: land_new_days sees the un-ingested last day, requests a
     ranged process_landed_days run through the queued run coordinator, and the queue daemon launches it; the
     run carries the day through the data layers (no model is trained here, so no batch output or monitor)."""
     log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "hashiramart_assets.definitions"],
-            cwd=REPO, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
+    command = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "hashiramart_assets.definitions"]
+    with running_server(command, cwd=REPO, env=os.environ.copy(), log=log) as process:  # no endpoint to wait for
         deadline = time.monotonic() + DAEMON_TIMEOUT_S
         run = None
         while time.monotonic() < deadline:
@@ -107,5 +92,3 @@ def test_daemon_ticks_the_sensor_and_the_queue_launches_its_run(production_env: 
         assert features.run_id == run.run_id  # the same ranged run carried the day on to the features
         daemons = {hb.daemon_type for hb in instance.get_daemon_heartbeats().values()}
         assert {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= daemons
-    finally:
-        _stop(process)

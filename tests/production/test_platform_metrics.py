@@ -16,10 +16,10 @@ from hashiramart_assets.definitions import build_definitions
 from hashiramart_assets.ml import registry
 from hashiramart_assets.platform_metrics import PlatformCollector, catalogue_from_definitions, serve
 from hashiramart_assets.runner import get_instance, materialize
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
 from hashiramart_assets.settings import load_settings
 from tests.conftest import world_searchable_tempdir
-from tests.production.conftest import REPO, START, S3Platform, dagster_postgres_env, free_port
+from tests.production.conftest import REPO, START, S3Platform, dagster_postgres_env
+from tests.support import free_loopback_port, session_postgres_database
 
 CORRUPT_DAY = START + timedelta(days=2)
 DATA = GeneratorConfig(events=3_000, start=START, days=5, seed=3, corrupt_day=CORRUPT_DAY,
@@ -29,10 +29,9 @@ DATA = GeneratorConfig(events=3_000, start=START, days=5, seed=3, corrupt_day=CO
 @pytest.fixture
 def metrics_platform(s3_platform: S3Platform, monkeypatch: pytest.MonkeyPatch):
     """Its own home and Postgres-backed instance (the corrupted day must not touch the shared platform)."""
-    server = postgres_url(load_settings())
     home = world_searchable_tempdir("hm-prod-metrics-")
     env = {"HASHIRAMART_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-           **dagster_postgres_env(ensure_database(server, "hm_prod_metrics_dagster"))}
+           **dagster_postgres_env(session_postgres_database("hm_prod_metrics_dagster"))}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     (home / "dagster").mkdir()
@@ -63,7 +62,7 @@ def test_exporter_reports_checks_drift_and_champions(metrics_platform):
 
         collector = PlatformCollector(lambda: get_instance(settings), catalogue_from_definitions(defs),
                                       settings.mlflow_tracking_uri, registry.MODEL_NAMES)
-        port = free_port()
+        port = free_loopback_port()
         server, _ = serve(collector, "127.0.0.1", port)
         metrics = _scrape(f"http://127.0.0.1:{port}/metrics")
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,9 @@ from hashiramart_assets.ml.registration import Lineage
 from hashiramart_assets.ml.tracking import ensure_experiment
 from hashiramart_assets.ml.train_forecaster import train_forecaster
 from hashiramart_assets.ml.train_recommender import RecommenderInputs, train_recommender
-from hashiramart_assets.services.postgres import ensure_database, postgres_url
 from hashiramart_assets.settings import Settings, load_settings
 from tests.conftest import world_searchable_tempdir
+from tests.support import free_loopback_port, restore_env, session_postgres_database
 
 DATA = GeneratorConfig(events=30_000, days=90, seed=7)
 FORECAST_PARAMS = ForecasterParams(horizon=7, n_estimators=40, num_leaves=15)
@@ -43,12 +42,6 @@ ADMIN_PASSWORD = "admin-password-for-tests"
 ENV_KEYS = ("HASHIRAMART_HOME", "HASHIRAMART_POSTGRES_URL", "MLFLOW_TRACKING_URI", "HASHIRAMART_JWT_SECRET",
             "HASHIRAMART_ADMIN_PASSWORD", "HASHIRAMART_MODEL_POLL_SECONDS", "DAGSTER_GRAPHQL_URL", "HASHIRAMART_ENV",
             "DAGSTER_HOME", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def daily_sales_from_orders(orders: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
@@ -114,15 +107,14 @@ def train_recommender_version(world: World, params: RecommenderParams) -> str:
 @pytest.fixture(scope="session")
 def world(platform_home: Path) -> Iterator[World]:
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    server_url = postgres_url(load_settings())  # the session's embedded server, started on demand
-    url = ensure_database(server_url, "hm_serving")
+    url = session_postgres_database("hm_serving")  # the session's embedded server, started on demand
     home = world_searchable_tempdir("hm-serving-")
     tracking_uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
     (home / "mlflow").mkdir()
     os.environ.update(
         HASHIRAMART_HOME=str(home), HASHIRAMART_POSTGRES_URL=url, MLFLOW_TRACKING_URI=tracking_uri,
         HASHIRAMART_JWT_SECRET=JWT_SECRET, HASHIRAMART_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        HASHIRAMART_MODEL_POLL_SECONDS="0", DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{free_port()}/graphql",
+        HASHIRAMART_MODEL_POLL_SECONDS="0", DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{free_loopback_port()}/graphql",
         HASHIRAMART_ENV="dev",
     )
     os.environ.pop("DAGSTER_HOME", None)
@@ -160,11 +152,7 @@ def world(platform_home: Path) -> Iterator[World]:
     finally:
         while mlflow.active_run() is not None:
             mlflow.end_run()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_env(saved)
         shutil.rmtree(home, ignore_errors=True)
 
 

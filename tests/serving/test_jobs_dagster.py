@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import world_searchable_tempdir
-from tests.serving.conftest import ADMIN_PASSWORD, free_port, login, new_customer
-from tests.serving.test_model_reload import _stop, _wait_http
+from tests.serving.conftest import ADMIN_PASSWORD, login, new_customer
+from tests.support import free_loopback_port, running_server
 
 DEFS = Path(__file__).with_name("dagster_defs.py")
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
@@ -30,17 +29,14 @@ def dagster_url() -> Iterator[str]:
         "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
         "telemetry:\n  enabled: false\n"
     )
-    port = free_port()
+    port = free_loopback_port()
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-webserver")), "-f", str(DEFS), "-h", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
     try:
-        _wait_http(f"http://127.0.0.1:{port}/server_info", 120, process)
-        yield f"http://127.0.0.1:{port}/graphql"
+        with running_server([str(Path(sys.executable).with_name("dagster-webserver")), "-f", str(DEFS),
+                             "-h", "127.0.0.1", "-p", str(port)],
+                            url=f"http://127.0.0.1:{port}/server_info", timeout=120, env=env, quiet=True):
+            yield f"http://127.0.0.1:{port}/graphql"
     finally:
-        _stop(process)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -17,31 +16,8 @@ from fastapi.testclient import TestClient
 
 from hashiramart_assets.ml import registry
 from hashiramart_assets.ml.recommender.params import RecommenderParams
-from tests.serving.conftest import ADMIN_PASSWORD, free_port, login, train_recommender_version
-
-
-def _wait_http(url: str, timeout: float, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not up after {timeout} s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+from tests.serving.conftest import ADMIN_PASSWORD, login, train_recommender_version
+from tests.support import free_loopback_port, running_server, stop_process_group
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +31,12 @@ def second_version(world) -> str:
 @pytest.fixture
 def uvicorn_server(world) -> Iterator[str]:
     """``uvicorn serving.app:app`` as its own process on a free loopback port, polling the alias every 0.5 s."""
-    port = free_port()
+    port = free_loopback_port()
     env = {**os.environ, "HASHIRAMART_MODEL_POLL_SECONDS": "0.5"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serving.app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        env=env, start_new_session=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/health", 120, process)
+    with running_server([sys.executable, "-m", "uvicorn", "serving.app:app", "--host", "127.0.0.1", "--port",
+                         str(port), "--log-level", "warning"], url=f"{base}/health", timeout=120, env=env) as process:
         yield base
-    finally:
-        _stop(process)
     assert process.returncode is not None
 
 
@@ -120,17 +89,11 @@ def test_hot_reload_on_a_real_server_without_errors(world, second_version, uvico
 
 @pytest.fixture
 def mlflow_server(world) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", world.tracking_uri, "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/health", 120, process)
+    port = free_loopback_port()
+    with running_server([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", world.tracking_uri,
+                         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                        url=f"http://127.0.0.1:{port}/health", timeout=120, quiet=True) as process:
         yield f"http://127.0.0.1:{port}", process
-    finally:
-        _stop(process)
 
 
 def test_registry_down_keeps_the_last_good_model(world, mlflow_server, monkeypatch):
@@ -144,7 +107,7 @@ def test_registry_down_keeps_the_last_good_model(world, mlflow_server, monkeypat
         headers = login(client, "admin", ADMIN_PASSWORD)
         ready = client.get("/ready").json()
         assert ready["status"] == "ok", ready
-        _stop(process)  # the registry goes away
+        stop_process_group(process)  # the registry goes away
         reload = client.post("/admin/reload-models", headers=headers).json()
         assert "registry unreachable" in reload["outcome"][registry.RECOMMENDER]
         served = client.post("/recommend", json={"customer_id": 1}, headers=headers)
@@ -165,7 +128,7 @@ def test_registry_down_at_start_answers_503_not_500(world, monkeypatch):
     from serving.app import create_app
 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    settings = dataclasses.replace(world.settings, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
+    settings = dataclasses.replace(world.settings, mlflow_tracking_uri=f"http://127.0.0.1:{free_loopback_port()}")
     with TestClient(create_app(settings)) as client:
         headers = login(client, "admin", ADMIN_PASSWORD)
         ready = client.get("/ready")

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-
 import pandas as pd
 import pytest
 
 from hashiramart_assets.warehouse.load import WarehouseUnreachable, replace_table
+from tests.support import free_loopback_port
 
 
 def test_unreachable_postgres_names_the_server_and_the_fix():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    port = free_loopback_port()  # released again: nothing listens there
     url = f"postgresql+psycopg2://shop@127.0.0.1:{port}/warehouse"
     with pytest.raises(WarehouseUnreachable) as error:
         replace_table(url, "raw", "customers", pd.DataFrame({"customer_id": [1]}))
