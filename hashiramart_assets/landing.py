@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -141,6 +142,6 @@ def write_manifest(landing_dir: Path, **fields: object) -> Path:
     return path
 
 
-def read_manifest(landing_dir: Path) -> dict[str, object]:
+def read_manifest(landing_dir: Path) -> dict[str, Any]:  # parsed JSON
     path = Path(landing_dir) / "_manifest.json"
     return json.loads(path.read_text()) if path.exists() else {}

@@ -35,6 +35,7 @@ def tick_retrain_sensor(defs: dg.Definitions, instance: dg.DagsterInstance, exec
     run_ids, ok = [], True
     if execute:
         for request in requests:
+            assert request.job_name is not None  # the sensor names the retrain job of every request
             job = defs.resolve_job_def(request.job_name)
             outcome = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
             run_ids.append(outcome.run_id)

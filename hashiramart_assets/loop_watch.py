@@ -102,7 +102,9 @@ def failed_checks_of_run(instance: dg.DagsterInstance, run_id: str) -> list[str]
         records = instance.get_records_for_run(
             run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=500).records
         for record in records:
-            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            evaluation = record.event_log_entry.asset_check_evaluation
+            if evaluation is None:
+                continue
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 key = evaluation.asset_check_key
                 lines.append(f"{key.asset_key.to_user_string()}:{key.name}: {evaluation.description or ''}"[:300])

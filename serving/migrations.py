@@ -63,7 +63,7 @@ def migrate(engine: Engine) -> list[int]:
             "create table if not exists app.schema_migrations ("
             "version integer primary key, name text not null, applied_at timestamptz not null default now())"
         ))
-        done = set(conn.execute(sqlalchemy.text("select version from app.schema_migrations")).scalars())
+        done: set[int] = set(conn.execute(sqlalchemy.text("select version from app.schema_migrations")).scalars())
         for version, name, script in MIGRATIONS:
             if version in done:
                 continue

@@ -61,7 +61,7 @@ class FastRecommender:
             start, end = self.purchases.indptr[row], self.purchases.indptr[row + 1]
             scores[self.purchases.indices[start:end]] = -np.inf
         order = np.argsort(-scores, kind="stable")[:k]
-        out = []
+        out: list[Recommendation] = []
         for j in order:
             score = scores[j]
             if not np.isfinite(score):

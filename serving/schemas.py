@@ -15,6 +15,7 @@ ProductId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z
 CustomerId = Annotated[int, Field(ge=1, le=2**62)]
 Price = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False)]
 Role = Literal["customer", "admin"]
+RecommendationSource = Literal["history", "als", "popular", "neighbours"]
 
 
 class Token(BaseModel):
@@ -75,7 +76,7 @@ class RecommendedItem(BaseModel):
     rank: int
     product_id: str
     score: float
-    source: Literal["history", "als", "popular", "neighbours"]
+    source: RecommendationSource
 
 
 class Recommendations(BaseModel):

@@ -15,6 +15,7 @@ from hashiramart_assets.checks.raw_checks import (
     run_severity,
     volume_result,
 )
+from hashiramart_assets.compat import RawMetadataValue
 from hashiramart_assets.ingest import raw_tables
 from hashiramart_assets.ingest.raw_tables import IngestOutcome, VolumeRule
 from hashiramart_assets.lake import paths, store
@@ -79,10 +80,10 @@ def _result(
         f"{context.asset_key.to_user_string()}: {len(outcomes)} file(s), {accepted} rows accepted, "
         f"{quarantined} quarantined"
     )
-    calendar_metadata: dict[str, object] = {}
+    calendar_metadata: dict[str, RawMetadataValue] = {}
     if daily:
         statuses = [o.status for o in outcomes]
-        rejected = {o.day: o.problem for o in outcomes if o.status == "rejected"}
+        rejected = {str(o.day): o.problem for o in outcomes if o.status == "rejected"}  # daily: day is set
         calendar_metadata = {
             "trading_days": statuses.count("trading"), "closed_days": statuses.count("closed"),
             "rejected_days": len(rejected), "rejected": dg.MetadataValue.json(rejected),
@@ -152,7 +153,9 @@ def _daily_asset(
         known = raw_tables.known_ids(lake.root)
         calendar = load_calendar(Path(lake.landing), policy.declared)
         existing = store.list_partition_days(paths.raw_table(lake.root, table))
-        outcomes, problems, counts = [], {}, {}
+        problems: dict[str, str | None] = {}
+        counts: dict[str, tuple[int, int]] = {}
+        outcomes = []
         for day in context.partition_keys:
             outcome = raw_tables.ingest_calendar_day(
                 lake.landing, lake.root, table, day, known, calendar, policy.volume, existing, counts

@@ -31,6 +31,7 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -299,7 +300,7 @@ def _publish(stage: Path, landing_dir: Path, target: Target) -> None:
             source.rename(landing_dir / item)
 
 
-def describe_calendar(calendar: Mapping[str, object]) -> str:
+def describe_calendar(calendar: Mapping[str, Any]) -> str:
     closed = f"closed on {', '.join(calendar['closed_weekdays'])}s; " if calendar["closed_weekdays"] else ""
     return (f"calendar {calendar['start_date']}..{calendar['end_date']}: {calendar['trading_days']} trading, "
             f"{calendar['closed_days']} closed days ({closed}{len(calendar['closed_periods'])} other closed "

@@ -14,8 +14,8 @@ import gzip
 import lzma
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ TEXT = "string[pyarrow]"
 CHUNK_BYTES = 1 << 20
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 # Compressed CSVs are recognised by their first bytes, not their name: (magic, opener, pandas' name).
-COMPRESSIONS: tuple[tuple[bytes, Callable[[Path], IO[bytes]], str], ...] = (
+COMPRESSIONS: tuple[tuple[bytes, Callable[[Path], BufferedIOBase], str], ...] = (
     (b"\x1f\x8b", gzip.open, "gzip"),
     (b"BZh", bz2.open, "bz2"),
     (b"\xfd7zXZ\x00", lzma.open, "xz"),
@@ -60,7 +60,7 @@ class TextTable:
         """Per row, its 1-based data row number in its file or sheet (header excluded)."""
         if not self.sheets:
             return np.arange(1, len(self.frame) + 1, dtype=np.int64)
-        return np.concatenate([np.arange(1, rows + 1, dtype=np.int64) for _, rows in self.sheets] or [[]])
+        return np.concatenate([np.arange(1, rows + 1, dtype=np.int64) for _, rows in self.sheets])
 
     def source_names(self, path: Path) -> np.ndarray:
         """Per row, the file it came from: the path, or ``path#sheet`` for a workbook's sheet."""
@@ -77,7 +77,7 @@ def compression_of(path: Path) -> str:
     return next((name for magic, _, name in COMPRESSIONS if head.startswith(magic)), "")
 
 
-def _open_bytes(path: Path, compression: str) -> IO[bytes]:
+def _open_bytes(path: Path, compression: str) -> BufferedIOBase:
     opener = next((open_ for _, open_, name in COMPRESSIONS if name == compression), None)
     return opener(path) if opener else path.open("rb")
 

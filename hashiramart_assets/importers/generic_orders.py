@@ -66,6 +66,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -138,7 +139,7 @@ def parse_column_flags(items: Iterable[str]) -> dict[str, str]:
     return columns
 
 
-def load_mapping_file(path: Path) -> dict[str, object]:
+def load_mapping_file(path: Path) -> dict[str, Any]:
     """The YAML mapping file as a dict with ``columns`` (field -> column text) and the options it sets."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -157,13 +158,14 @@ def make_mapping(mapping_file: Path | None = None, column_flags: Iterable[str] =
                  ) -> OrdersMapping:
     """The mapping from a YAML file and/or ``--column`` flags and option values (None = not given);
     flags and options given override the file. Raises ValueError naming what is wrong."""
-    from_file = load_mapping_file(mapping_file) if mapping_file else {"columns": {}}
+    from_file: dict[str, Any] = load_mapping_file(mapping_file) if mapping_file else {"columns": {}}
     flags = parse_column_flags(column_flags)
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(OPTION_KEYS))
     if unknown:
         raise ValueError(f"unknown mapping option(s) {unknown}; options are {list(OPTION_KEYS)}")
-    settings = {k: str(v) for k, v in from_file.items() if k in OPTION_KEYS and v is not None} | given
+    # Any: mypy cannot tell that no key is ``extra`` (OPTION_KEYS are OrdersMapping's str fields)
+    settings: dict[str, Any] = {k: str(v) for k, v in from_file.items() if k in OPTION_KEYS and v is not None} | given
     source = " + ".join([*([str(mapping_file)] if mapping_file else []), *(["--column flags"] if flags else [])])
     return OrdersMapping(columns=from_file["columns"] | flags, source=source or "(empty)", **settings).validate()
 

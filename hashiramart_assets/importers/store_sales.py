@@ -560,7 +560,7 @@ def import_store_sales(
     p["country"] = _store_country(p, stores.table if stores is not None else None)
     fields = _field_of(reason, parsed.bad, mapping)
     quarantine = _quarantine_frame(path, text, reason, fields, _details(raw, reason, fields, mapping))
-    if stores is not None:
+    if stores is not None and stores_path is not None:  # stores is read only when stores_path is given
         quarantine = pd.concat([quarantine, _stores_quarantine(stores_path, stores)], ignore_index=True)
     say(f"accepted {int(accepted.sum()):,} store-days, closed {int(closed.sum()):,}, "
         f"quarantined {int(reason.notna().sum()):,} (dates: {parsed.date_family})")

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from hashiramart_assets import landing
 from hashiramart_assets.checks import schemas
@@ -87,7 +88,7 @@ def _structure_errors(df: pd.DataFrame, table: str) -> list[str]:
     return errors
 
 
-def _schemas_for(table: str, day: str | None, known: dict[str, set]) -> dict[str, object]:
+def _schemas_for(table: str, day: str | None, known: dict[str, set]) -> dict[str, pa.DataFrameSchema]:
     if table == "customers":
         return {"rules": schemas.customers_rules(), "keys": schemas.single_key(table, "customer_id")}
     if table == "products":

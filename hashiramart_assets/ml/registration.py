@@ -84,6 +84,7 @@ def register_and_decide(
     champion_metrics = None
     newer_data = True
     if current is not None:
+        assert current.run_id is not None  # train_* registers every version from its run
         champion_run = client.get_run(current.run_id)
         champion_params = json.loads(champion_run.data.tags.get(PARAMS_TAG, "{}"))
         same_params = json.dumps(champion_params, sort_keys=True) == json.dumps(params, sort_keys=True)

@@ -45,7 +45,10 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_root: str | None) -
     try:
         return client.create_experiment(name, artifact_location=location)
     except mlflow.exceptions.MlflowException:  # created meanwhile by another process
-        return client.get_experiment_by_name(name).experiment_id
+        existing = client.get_experiment_by_name(name)
+        if existing is None:  # not that race: the creation itself failed
+            raise
+        return existing.experiment_id
 
 
 def git_commit() -> str:

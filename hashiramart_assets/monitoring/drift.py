@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp
 
 FeatureKind = Literal["numeric", "categorical"]
-DateLike = date | str | pd.Timestamp
+DateLike: TypeAlias = date | str | pd.Timestamp
 
 
 class DriftInputError(ValueError):
@@ -418,6 +418,17 @@ def _numeric_values(series: pd.Series, feature: str, window: str, table_name: st
         ) from exc
 
 
+class _RowCounts(TypedDict):
+    """The fields of FeatureDrift that every feature has, whatever its statistics."""
+
+    feature: str
+    kind: FeatureKind
+    ref_rows: int
+    cur_rows: int
+    ref_nan: int
+    cur_nan: int
+
+
 def _numeric_feature(
     name: str, ref_series: pd.Series, cur_series: pd.Series, thresholds: DriftThresholds, table_name: str
 ) -> FeatureDrift:
@@ -425,7 +436,7 @@ def _numeric_feature(
     cur_all = _numeric_values(cur_series, name, "recent", table_name)
     ref = ref_all[np.isfinite(ref_all)]
     cur = cur_all[np.isfinite(cur_all)]
-    base = {
+    base: _RowCounts = {
         "feature": name,
         "kind": "numeric",
         "ref_rows": int(ref_all.size),
@@ -483,7 +494,7 @@ def _categorical_feature(
     cur_missing = cur_series.isna()
     ref_counts = ref_series[~ref_missing].astype(str).value_counts(sort=True)
     cur_counts = cur_series[~cur_missing].astype(str).value_counts(sort=True)
-    base = {
+    base: _RowCounts = {
         "feature": name,
         "kind": "categorical",
         "ref_rows": len(ref_series),
@@ -514,15 +525,15 @@ def _categorical_feature(
         unseen=tuple(bool(r == 0 and n > 0) for r, n in zip(ref, cur, strict=True)),
     )
     if ref.sum() == 0 or cur.sum() == 0:
-        drifted, reasons = _missing_verdict(int(ref.sum()), int(cur.sum()))
-        return FeatureDrift(**base, drifted=drifted, reasons=reasons, distribution=distribution)
+        drifted, missing_reasons = _missing_verdict(int(ref.sum()), int(cur.sum()))
+        return FeatureDrift(**base, drifted=drifted, reasons=missing_reasons, distribution=distribution)
 
     js = float(jensenshannon(ref, cur, base=2))
     if math.isnan(js):  # both inputs are valid distributions: NaN only comes from sqrt of a rounding-negative ~0
         js = 0.0
     chi2, chi2_p = _chi_square(ref, cur)
 
-    reasons = []
+    reasons: list[str] = []
     if js >= thresholds.js_threshold:
         reasons.append(f"JS distance {js:.3f} >= {thresholds.js_threshold:g}")
     if unseen and unseen_share >= thresholds.unseen_share_threshold:

@@ -32,7 +32,7 @@ class QualityReport:
     impressions: int
     clicks: int
 
-    def metadata(self) -> dict[str, object]:
+    def metadata(self) -> dict[str, float | str]:
         return {key: value for key, value in self.__dict__.items() if value is not None}
 
 

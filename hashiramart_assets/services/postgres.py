@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -187,7 +188,7 @@ class EmbeddedPostgres:
         self._ensure_binaries_reachable(user)
 
     def _run(self, args: list[str], user: _RunAs | None, timeout: float = 60) -> subprocess.CompletedProcess:
-        kwargs = {"user": user.uid, "group": user.gid, "extra_groups": []} if user else {}
+        kwargs: dict[str, Any] = {"user": user.uid, "group": user.gid, "extra_groups": []} if user else {}
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         return subprocess.run(  # callers inspect returncode and add the log tail
             args, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.base_dir, check=False,

@@ -37,7 +37,9 @@ def as_of_date(orders: DataFrame, events: DataFrame) -> date:
     Read from the ``date`` partition column, so Spark scans no data columns for it.
     """
     newest = orders.select(F.max("date").alias("d")).union(events.select(F.max("date").alias("d")))
-    return newest.agg(F.max("d")).first()[0]
+    row = newest.agg(F.max("d")).first()
+    assert row is not None  # an aggregate without grouping has exactly one row
+    return row[0]
 
 
 def _decay(ts_col: str, as_of: date, half_life_days: float) -> F.Column:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -15,8 +15,14 @@ from serving.state import AppState, get_state
 
 router = APIRouter(tags=["admin"])
 State = Annotated[AppState, Depends(get_state)]
-_ADMIN = {401: {"description": "not authenticated"}, 403: {"description": "admin role required"}}
-_DAGSTER = {503: {"description": "Dagster unreachable"}, 502: {"description": "Dagster refused"}}
+_ADMIN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not authenticated"},
+    403: {"description": "admin role required"},
+}
+_DAGSTER: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Dagster unreachable"},
+    502: {"description": "Dagster refused"},
+}
 
 
 @router.post("/admin/reload-models", responses=_ADMIN)

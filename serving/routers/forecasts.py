@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
@@ -43,6 +43,7 @@ async def sales_forecast(
         raise ModelUnavailable(f"no forecaster model loaded: {detail}")
     if handle.table is None:
         raise ModelUnavailable(handle.table_error or "forecasts not computed yet")
+    grain: Literal["product", "category"]
     grain, item = ("product", product_id) if product_id is not None else ("category", category)
     assert item is not None
     sid = series_id(grain, item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
@@ -15,8 +15,11 @@ router = APIRouter(prefix="/products", tags=["products"])
 State = Annotated[AppState, Depends(get_state)]
 ProductIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 _COLUMNS = "product_id, name, department, category, category_path, base_price::float8 as base_price, launch_date"
-_NOT_FOUND = {404: {"description": "no such product"}}
-_ADMIN = {401: {"description": "not authenticated"}, 403: {"description": "admin role required"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such product"}}
+_ADMIN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not authenticated"},
+    403: {"description": "admin role required"},
+}
 
 
 def _not_found(product_id: str) -> HTTPException:
@@ -34,7 +37,7 @@ def list_products(
     where = "where category = :c" if category is not None else ""  # fixed SQL text; the value is bound
     params = {"c": category, "l": limit, "o": offset}
     with state.db.engine.connect() as conn:
-        total = conn.execute(sqlalchemy.text(f"select count(*) from app.products {where}"), params).scalar_one()
+        total: int = conn.execute(sqlalchemy.text(f"select count(*) from app.products {where}"), params).scalar_one()
         rows = conn.execute(
             sqlalchemy.text(f"select {_COLUMNS} from app.products {where} order by product_id limit :l offset :o"),
             params,

@@ -8,7 +8,7 @@ model, is what limits throughput here (see benchmarks/reports/serving.md).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, cast
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -16,12 +16,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from serving.auth import CurrentUser
 from serving.errors import ModelUnavailable
 from serving.model_store import RecommenderHandle
-from serving.schemas import Recommendations, RecommendedItem, RecommendRequest
+from serving.schemas import Recommendations, RecommendationSource, RecommendedItem, RecommendRequest
 from serving.state import AppState, get_state
 
 router = APIRouter(tags=["recommendations"])
 State = Annotated[AppState, Depends(get_state)]
-_ERRORS = {401: {"description": "not authenticated"}, 503: {"description": "no recommender loaded"}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not authenticated"},
+    503: {"description": "no recommender loaded"},
+}
 
 
 def _handle(state: AppState) -> RecommenderHandle:
@@ -44,7 +47,9 @@ def _answer(handle: RecommenderHandle, customer_id: int, k: int, exclude_purchas
         items, fallback = handle.scorer.recommend(customer_id, k, exclude_purchased)
         body = Recommendations(
             customer_id=customer_id, model_version=handle.version, is_fallback=fallback,
-            items=[RecommendedItem(rank=i.rank, product_id=i.product_id, score=i.score, source=i.source)
+            # the source names come from a numpy array; pydantic checks each against the Literal
+            items=[RecommendedItem(rank=i.rank, product_id=i.product_id, score=i.score,
+                                   source=cast(RecommendationSource, i.source))
                    for i in items],
         ).model_dump_json().encode()
         if len(cache) >= CACHE_ENTRIES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import sqlalchemy
@@ -54,7 +55,7 @@ async def signup(body: UserCreate, state: State, caller: OptionalUser) -> User:
 
 def _insert_user(state: AppState, body: UserCreate, password_hash: str) -> User:
     with state.db.engine.begin() as conn:
-        taken = conn.execute(
+        taken: Sequence[bool] = conn.execute(
             sqlalchemy.text("select username = :u as same_name from app.users where username = :u "
                             "or (customer_id = :c and :c is not null)"),
             {"u": body.username, "c": body.customer_id},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,7 @@ def backtest(history: pd.DataFrame, params: ForecasterParams | None = None,
     selection = choose_target(history.loc[history[DATE] <= origins[0]].reset_index(drop=True), params,
                               covariates)
     params = selection.params
+    windows: list[dict[str, Any]]  # per window: its number, train end, row count and scores
     frames, windows, closed_total = [], [], 0
     forecaster: SalesForecaster | None = None
     for k, origin in enumerate(origins, start=1):
@@ -197,6 +199,7 @@ def run_backtest_file(path: str | Path, horizon: int = 28, params: ForecasterPar
     check_history_length(loaded.history, horizon, source=str(path))
     result = backtest(loaded.history, params, covariates=loaded.covariates)
     finished = time.perf_counter()
+    assert result.params is not None  # backtest() returns the params it used
     selection = result.selection
     return {
         "file": str(path),

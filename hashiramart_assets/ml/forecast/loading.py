@@ -111,7 +111,7 @@ def read_raw(path: Path) -> tuple[pd.DataFrame, str]:
 
 def map_columns(raw: pd.DataFrame, source: Path) -> tuple[dict[str, str], list[str]]:
     """canonical name -> raw column name, plus the raw columns we ignore; ValueError if a required one lacks."""
-    by_normal = {}
+    by_normal: dict[str, str] = {}  # columns are read as strings
     for column in raw.columns:
         by_normal.setdefault(_normalise_header(column), column)
     mapping: dict[str, str] = {}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from hashiramart_assets.ml.forecast.columns import (
@@ -131,7 +132,7 @@ def to_target(params: ForecasterParams, sales: np.ndarray) -> np.ndarray:
     return np.log1p(sales) if params.target_transform == "log1p" else sales
 
 
-def from_target(params: ForecasterParams, values: np.ndarray) -> np.ndarray:
+def from_target(params: ForecasterParams, values: npt.ArrayLike) -> np.ndarray:
     """Model output back to sales units (never negative)."""
     values = np.expm1(values) if params.target_transform == "log1p" else values
     return np.clip(values, 0.0, None)
@@ -308,6 +309,7 @@ def future_rows(history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
         given = grid.merge(keyed, on=[SERIES, DATE], how="left")
     for column in (*COVARIATES, *extra):
         values = pd.to_numeric(given[column], errors="coerce") if column in given else pd.Series(np.nan, grid.index)
+        default: np.ndarray | float
         if column == PRICE or column in extra:
             default = np.repeat(last[column].to_numpy("float64"), horizon)
         else:

@@ -72,7 +72,7 @@ def _parse_number_strings(text: pd.Series) -> pd.Series:
     return pd.to_numeric(fixed, errors="coerce").astype("float64")
 
 
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """(float values, missing mask): NaN where unreadable; ``missing`` tells empty cells from garbage."""
     if pd.api.types.is_bool_dtype(values):
         values = values.astype("float64")

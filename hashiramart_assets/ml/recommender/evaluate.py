@@ -92,6 +92,7 @@ def evaluate(
     data = build_training_data(interactions, split.train_orders, as_of, params.history_half_life_days,
                                params.repeat_prior, params.popularity_half_life_days)
     hybrid = HybridRecommender(params).fit_data(data)
+    assert hybrid.user_factors is not None and hybrid.item_factors is not None  # set by fit_data
     models: dict[str, Recommender] = {
         "hybrid": hybrid,
         "popular": PopularRecommender().fit_data(data),

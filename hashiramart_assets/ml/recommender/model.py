@@ -168,7 +168,9 @@ class HybridRecommender(Recommender):
                    p.explore_neighbour_weight * scale_within(neighbours, ~bought)]
         lift = self._seasonal_lift()
         repeat, explore = [part * lift for part in repeat], [part * lift for part in explore]
-        repeat_scale, explore_scale = 1.0 / row_best(sum(repeat)), p.explore_weight / row_best(sum(explore))
+        # typeshed's sum() may return its start 0; the lists are never empty, so it returns an array
+        repeat_scale = 1.0 / row_best(sum(repeat))  # type: ignore[arg-type]
+        explore_scale = p.explore_weight / row_best(sum(explore))  # type: ignore[arg-type]
         return np.stack([r * repeat_scale + e * explore_scale for r, e in zip(repeat, explore, strict=True)])
 
     def _score_block(self, rows: np.ndarray) -> tuple[np.ndarray, SourcesAt]:
