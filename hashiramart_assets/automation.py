@@ -26,9 +26,9 @@ import time
 from datetime import timedelta
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from hashiramart_assets import landing
+from hashiramart_assets.compat import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.landing_runs import plan_landing
 from hashiramart_assets.monitoring.retrain_policy import (
@@ -118,7 +118,7 @@ def failed_checks(instance: dg.DagsterInstance) -> list[FailedCheck]:
     for name in WATCHED:
         asset, check = name.split(":")
         keys[dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)] = name
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys))
+    latest = {key: record for key in keys if (record := instance.get_latest_asset_check_evaluation_record(key))}
     failures = []
     for key, record in latest.items():
         evaluation = record.evaluation
@@ -230,6 +230,7 @@ def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
         span = f"{plan.first}..{plan.last}"
         # a re-landed (fixed) file gets a new run key: a failed landing run is retried only on new input
         stamp = landing.landed_stamp(load_settings().landing_dir, plan.new_days)
+        assert context.repository_def is not None  # a sensor is evaluated within its Definitions
         selection = [*DATA_LAYERS.resolve(context.repository_def.asset_graph),
                      *landing_selection(trained_models(instance))]
         return dg.SensorResult(run_requests=[dg.RunRequest(

@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import click
 
+from hashiramart_assets import console
 from hashiramart_assets.settings import load_settings
 
+_say = console.say
+_VERBOSE = "HASHIRAMART_VERBOSE"
 
-def _say(message: str) -> None:
-    click.echo(f"[hashiramart {time.strftime('%H:%M:%S')}] {message}", err=True)
+
+@contextlib.contextmanager
+def _quietly(command: str) -> Iterator[None]:
+    """Only the command's own lines on the terminal; the rest (Dagster, Spark, dbt, MLflow) to a log file."""
+    if os.environ.get(_VERBOSE) == "1":
+        yield
+        return
+    path = console.log_file(load_settings().home, command)
+    with console.quiet_output(path):
+        _say(f"full log: {path} (--verbose shows it here)")
+        yield
 
 
 @click.group()
 @click.option("--home", envvar="HASHIRAMART_HOME", default=None, help="HASHIRAMART_HOME (default ./.hashiramart)")
-def main(home: str | None) -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="show every library's output (Dagster, Spark, dbt, MLflow) instead of writing it to a log file")
+def main(home: str | None, verbose: bool) -> None:
     """HashiraMart data and ML platform."""
     if home:
         os.environ["HASHIRAMART_HOME"] = str(Path(home).absolute())
+    if verbose:
+        os.environ[_VERBOSE] = "1"
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -217,19 +234,31 @@ def import_store_sales_cmd(file: Path, stores_file: Path | None, columns: tuple[
     _tell_running_ui()
 
 
+def _check_partitions(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from hashiramart_assets.pipeline import parse_partition_range
+
+    if value is not None:
+        try:
+            parse_partition_range(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
+
+
 @main.command()
 @click.argument("selection", default="*")
-@click.option("--partition", "partitions", default=None,
-              help="a day (YYYY-MM-DD) or a range FIRST..LAST; default: every landed day")
+@click.option("--partition", "partitions", default=None, callback=_check_partitions,
+              help="a day (YYYY-MM-DD) or a range FIRST..LAST (or FIRST...LAST); default: every landed day")
 def materialize(selection: str, partitions: str | None) -> None:
     """Materialise assets in-process against the Dagster instance (e.g. 'group:raw', 'key:raw/orders')."""
     from hashiramart_assets.pipeline import materialize_everything_landed, materialize_selection
 
     settings = load_settings()
-    if selection == "*" and partitions is None:
-        ok = materialize_everything_landed(settings, _say)
-    else:
-        ok = materialize_selection(settings, selection, partitions, _say)
+    with _quietly("materialize"):
+        if selection == "*" and partitions is None:
+            ok = materialize_everything_landed(settings, _say)
+        else:
+            ok = materialize_selection(settings, selection, partitions, _say)
     raise SystemExit(0 if ok else 1)
 
 
@@ -245,7 +274,9 @@ def simulate_drift_cmd(days: int, new_category: bool, price_factor: float, run_n
     """Land drifted days after the last generated day, so the retraining loop can be watched."""
     from hashiramart_assets.pipeline import simulate_drift
 
-    raise SystemExit(0 if simulate_drift(load_settings(), _say, days, new_category, price_factor, run_now) else 1)
+    with _quietly("simulate-drift"):
+        ok = simulate_drift(load_settings(), _say, days, new_category, price_factor, run_now)
+    raise SystemExit(0 if ok else 1)
 
 
 @main.command()
@@ -253,14 +284,16 @@ def simulate_drift_cmd(days: int, new_category: bool, price_factor: float, run_n
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--port", type=int, default=3000, show_default=True, help="Dagster UI port")
 @click.option("--api-port", type=int, default=8000, show_default=True, help="API port")
+@click.option("--mlflow-port", type=int, default=5000, show_default=True, help="MLflow UI port (0: no MLflow UI)")
 @click.option("--no-ui", is_flag=True, help="materialise and exit (CI, scripts)")
-def demo(events: int, days: int, port: int, api_port: int, no_ui: bool) -> None:
+def demo(events: int, days: int, port: int, api_port: int, mlflow_port: int, no_ui: bool) -> None:
     """On an empty HASHIRAMART_HOME: generate, start services, materialise everything, start the UI."""
     from hashiramart_assets.pipeline import run_demo
 
-    raise SystemExit(run_demo(
-        load_settings(), events=events, days=days, port=port, ui=not no_ui, say=_say, api_port=api_port
-    ))
+    with _quietly("demo"):
+        code = run_demo(load_settings(), events=events, days=days, port=port, ui=not no_ui, say=_say,
+                        api_port=api_port, mlflow_port=mlflow_port or None)
+    raise SystemExit(code)
 
 
 @main.group()
@@ -388,6 +421,46 @@ def ui(port: int) -> None:
     from hashiramart_assets.pipeline import serve_ui
 
     serve_ui(load_settings(), port, _say)
+
+
+@main.command("mlflow")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def mlflow_cmd(port: int, host: str) -> None:
+    """The MLflow UI on the platform's tracking store and registry (runs, model versions, drift reports)."""
+    import subprocess
+
+    from hashiramart_assets.services.mlflow_ui import mlflow_ui_command
+
+    _say(f"MLflow UI: http://{host}:{port} (Ctrl-C stops; the assets' links assume HASHIRAMART_MLFLOW_UI_URL="
+         f"{load_settings().mlflow_ui_url})")
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(subprocess.call(mlflow_ui_command(load_settings(), port, host)))
+
+
+@main.command("dbt-docs")
+@click.option("--serve/--no-serve", default=False, show_default=True,
+              help="after generating, serve the site with `dbt docs serve` on a free port (Ctrl-C stops)")
+@click.option("--port", type=int, default=None, help="port for --serve (default: a free one)")
+def dbt_docs_cmd(serve: bool, port: int | None) -> None:
+    """Generate the dbt docs site (models, sources, columns, lineage) from the warehouse's catalog.
+
+    Connects like the dbt assets (HASHIRAMART_POSTGRES_URL, else the embedded Postgres, started if needed);
+    writes HASHIRAMART_HOME/dbt_docs (index.html, and static_index.html that opens without a server).
+    """
+    from hashiramart_assets.dbt_docs import free_port, generate_dbt_docs, serve_dbt_docs
+
+    settings = load_settings()
+    _say("dbt docs generate (queries the warehouse's catalog) ...")
+    try:
+        index = generate_dbt_docs(settings)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"dbt docs: {index} (no server needed: {index.parent / 'static_index.html'})")
+    if serve:
+        port = port or free_port()
+        _say(f"dbt docs: http://127.0.0.1:{port} (Ctrl-C stops)")
+        serve_dbt_docs(settings, port)
 
 
 @main.command("metrics-exporter")

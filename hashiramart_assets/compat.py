@@ -16,8 +16,9 @@ What is private, and why it is used:
   ahead so dbt never blocks on Dagster's event writes).
 - dagster-pyspark ``PySparkResource._init_session`` (resources/spark.py builds the session with the
   project's launcher fix).
-- Dagster's SQLite storage classes, ``ConfigurableClassData`` and ``SqliteEventLogStorage._connect``
-  (dagster_storage.py: the embedded instance's storage plugin, which turns off the fsync per event).
+- Dagster's SQLite storage classes, ``ConfigurableClassData``, ``SQLITE_BUSY_TIMEOUT_SECONDS`` and
+  ``SqliteEventLogStorage._connect`` with the attributes it uses (``_db_lock``, ``_initialized_dbs``,
+  ``_initdb``): dagster_storage.py, the embedded instance's storage plugin (no fsync per event, kept engines).
 - ``DagsterExecutionInterruptedError`` is public (``dagster.DagsterExecutionInterruptedError``).
 """
 
@@ -27,8 +28,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from dagster._core.definitions.metadata import RawMetadataValue
+from dagster._core.events.log import EventLogEntry
 from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._serdes import ConfigurableClassData
@@ -42,9 +45,11 @@ __all__ = [
     "DBT_CLI_VERSION_ATTR",
     "DBT_STREAM_STDOUT_ATTR",
     "PYSPARK_INIT_SESSION_ATTR",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
     "SQLITE_EVENT_LOG_CONNECT_ATTR",
     "ConfigurableClassData",
     "DagsterSqliteStorage",
+    "EventLogEntry",
     "RawMetadataValue",
     "SqliteEventLogStorage",
     "dagster_event_of",

@@ -60,7 +60,7 @@ def materialize_everything_landed(settings: Settings, say: Say) -> bool:
     instance = get_instance(settings)
     started = time.monotonic()
     say(f"materialising raw -> features -> warehouse -> staging -> marts for {span[0]}..{span[1]}")
-    summary = materialize(defs, instance, DATA_LAYERS, partition_range=span)
+    summary = materialize(defs, instance, DATA_LAYERS, partition_range=span, progress=say)
     ok = _report(summary, started, say)
     if not ok:
         say("models not trained: the data run did not succeed")
@@ -71,7 +71,7 @@ def materialize_everything_landed(settings: Settings, say: Say) -> bool:
         return True
     started = time.monotonic()
     say("training models (recommender, sales forecaster; MLflow), batch outputs, then monitoring")
-    return _report(materialize(defs, instance, MODELS), started, say)
+    return _report(materialize(defs, instance, MODELS, progress=say), started, say)
 
 
 def _report(summary: RunSummary, started: float, say: Say) -> bool:
@@ -175,7 +175,7 @@ def simulate_drift(
     span = (str(start), str(last))
     for selection, partitions in ((DATA_LAYERS, span), ("group:monitoring or key:models/sales_forecasts", None)):
         started = time.monotonic()
-        if not _report(materialize(defs, instance, selection, partition_range=partitions), started, say):
+        if not _report(materialize(defs, instance, selection, partition_range=partitions, progress=say), started, say):
             say(f"continuing: failed checks are what the retraining sensor reacts to ({selection})")
     tick = tick_retrain_sensor(defs, instance)
     for request in tick.requests:
@@ -188,19 +188,44 @@ def simulate_drift(
         return False
     # what the daemon's automation would do next: monitor again against the (possibly new) champions
     started = time.monotonic()
-    _report(materialize(defs, instance, "group:monitoring"), started, say)
+    _report(materialize(defs, instance, "group:monitoring", progress=say), started, say)
     return True
+
+
+def parse_partition_range(text: str) -> tuple[str, str]:
+    """``DAY``, ``FIRST..LAST`` or ``FIRST...LAST`` (how Dagster writes a range) as (first, last)."""
+    separator = "..." if "..." in text else ".."
+    first, _, last = text.strip().partition(separator)
+    for day in (first, last or first):
+        try:
+            date.fromisoformat(day)
+        except ValueError as exc:
+            raise ValueError(f"partition {text!r}: {day!r} is not a day (YYYY-MM-DD; ranges FIRST..LAST or "
+                             "FIRST...LAST)") from exc
+    if last and last < first:
+        raise ValueError(f"partition range {text!r} ends before it starts")
+    return first, last or first
+
+
+def _selects_partitioned(defs: object, selection: str) -> bool:
+    import dagster as dg
+
+    graph = defs.resolve_asset_graph()  # type: ignore[attr-defined]
+    return any(graph.get(key).is_partitioned for key in dg.AssetSelection.from_string(selection).resolve(graph))
 
 
 def materialize_selection(settings: Settings, selection: str, partitions: str | None, say: Say) -> bool:
     from hashiramart_assets.definitions import build_definitions
 
-    span = None
-    if partitions:
-        first, _, last = partitions.partition("..")
-        span = (first, last or first)
+    span = parse_partition_range(partitions) if partitions else None
     defs = build_definitions(settings)
-    summary = materialize(defs, get_instance(settings), selection, partition_range=span)
+    if span is None and _selects_partitioned(defs, selection):
+        span = _landed_range(settings, say)  # daily assets without --partition: every landed day
+        if span is None:
+            say(f"nothing landed in {settings.landing_dir} for the daily assets of {selection!r}")
+            return False
+        say(f"no --partition given: {selection!r} over every landed day, {span[0]}...{span[1]}")
+    summary = materialize(defs, get_instance(settings), selection, partition_range=span, progress=say)
     say(f"run {summary.run_id} {'succeeded' if summary.success else 'FAILED'}")
     for check in summary.failed_checks:
         say(f"failed check: {check}")
@@ -283,10 +308,16 @@ def _loop_watcher(settings: Settings, say: Say, api_port: int | None):
                        served if api_port else None)
 
 
-def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = None) -> int:
-    """Run `dagster dev` (webserver + daemon), and the API if asked, until Ctrl-C; then stop them."""
+def serve_ui(
+    settings: Settings, port: int, say: Say, api_port: int | None = None, mlflow_port: int | None = None
+) -> int:
+    """Run `dagster dev` (webserver + daemon), the API and the MLflow UI if asked, until Ctrl-C; then stop them."""
+    from hashiramart_assets.services.mlflow_ui import mlflow_ui_command
+
     prepare_dagster_home(settings)
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    if mlflow_port:  # the assets' links open this UI
+        env["HASHIRAMART_MLFLOW_UI_URL"] = f"http://127.0.0.1:{mlflow_port}"
     env.setdefault("DAGSTER_GRAPHQL_URL", f"http://127.0.0.1:{port}/graphql")  # the API launches retrains here
     env.setdefault("HASHIRAMART_MODEL_POLL_SECONDS", "10")  # the API picks up a new champion within 10 s
     # Ctrl-C and `kill` both stop everything started here (also when started from a script, where
@@ -298,6 +329,10 @@ def serve_ui(settings: Settings, port: int, say: Say, api_port: int | None = Non
         if api_port:
             processes.append(subprocess.Popen(api_command(api_port), env=env, start_new_session=True))
             say(f"API: http://127.0.0.1:{api_port}/docs")
+        if mlflow_port:
+            processes.append(subprocess.Popen(mlflow_ui_command(settings, mlflow_port), env=env,
+                                              start_new_session=True))
+            say(f"MLflow UI: http://127.0.0.1:{mlflow_port} (runs, registered models, drift reports)")
         say("Ctrl-C stops everything this command started; what the platform does on its own shows here")
         watcher = _loop_watcher(settings, say, api_port)
         while True:
@@ -331,17 +366,19 @@ def already_materialised(settings: Settings) -> bool:
 
 
 def run_demo(
-    settings: Settings, events: int, days: int, port: int, ui: bool, say: Say, api_port: int = 8000
+    settings: Settings, events: int, days: int, port: int, ui: bool, say: Say, api_port: int = 8000,
+    mlflow_port: int | None = 5000,
 ) -> int:
     """Generate (if nothing landed), start Postgres, materialise everything, then serve the UI."""
     from hashiramart_assets.datagen import GeneratorConfig, generate
     from hashiramart_assets.services.postgres import EmbeddedPostgres, postgres_url
 
     settings.home.mkdir(parents=True, exist_ok=True)
+    demo_started = time.monotonic()
     say(f"HASHIRAMART_HOME={settings.home}")
     if not landing.landed_days(settings.landing_dir, "orders"):
         say(f"generating sample data: {events} events over {days} days")
-        summary = generate(GeneratorConfig(events=events, days=days), settings.landing_dir, progress=say)
+        summary = generate(GeneratorConfig(events=events, days=days), settings.landing_dir)
         say(f"generated: {summary}")
         settings = load_settings()  # the manifest now fixes the partitions' first day
     started_postgres = settings.uses_embedded_postgres and not EmbeddedPostgres(
@@ -355,10 +392,11 @@ def run_demo(
             ok = True
         else:
             ok = materialize_everything_landed(settings, say)
+        say(f"{'ready' if ok else 'FAILED'}: data, models and monitoring in {time.monotonic() - demo_started:.0f} s")
         if not ui:
             return 0 if ok else 1
         _stop_spark()
-        return serve_ui(settings, port, say, api_port=api_port)
+        return serve_ui(settings, port, say, api_port=api_port, mlflow_port=mlflow_port)
     finally:
         if started_postgres:
             EmbeddedPostgres(settings.embedded_postgres_dir).stop()

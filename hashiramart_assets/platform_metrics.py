@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
 
 import dagster as dg
 from prometheus_client import CollectorRegistry, start_http_server
@@ -105,7 +107,8 @@ class PlatformCollector(Collector):
         checks = GaugeMetricFamily("hashiramart_asset_check_passed",
                                    "Latest evaluation of an asset check: 1 passed, 0 failed",
                                    labels=["asset", "check", "severity"])
-        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(self.catalogue.check_keys))
+        latest = {key: record for key in self.catalogue.check_keys
+                  if (record := instance.get_latest_asset_check_evaluation_record(key))}
         for key, record in sorted(latest.items(), key=lambda kv: (kv[0].asset_key.to_user_string(), kv[0].name)):
             evaluation = record.evaluation
             if evaluation is None:  # planned or still running: no result yet
@@ -117,10 +120,10 @@ class PlatformCollector(Collector):
         fresh = GaugeMetricFamily("hashiramart_asset_last_materialization_timestamp_seconds",
                                   "Unix time of the latest materialisation of an asset", labels=["asset"])
         events = instance.get_latest_materialization_events(self.catalogue.asset_keys)
-        for key in self.catalogue.asset_keys:
-            event = events.get(key)
+        for asset_key in self.catalogue.asset_keys:
+            event = events.get(asset_key)
             if event is not None:
-                fresh.add_metric([key.to_user_string()], float(event.timestamp))
+                fresh.add_metric([asset_key.to_user_string()], float(event.timestamp))
         yield fresh
 
         values = GaugeMetricFamily("hashiramart_monitoring_value",
@@ -130,8 +133,8 @@ class PlatformCollector(Collector):
                                         "Share of drifted features in the latest monitoring/feature_drift")
         drift_psi = GaugeMetricFamily("hashiramart_feature_drift_max_psi",
                                       "Max PSI in the latest monitoring/feature_drift")
-        for key in self.catalogue.monitoring_keys:
-            event = events.get(key)
+        for asset_key in self.catalogue.monitoring_keys:
+            event = events.get(asset_key)
             materialization = event.asset_materialization if event is not None else None
             if materialization is None:
                 continue
@@ -139,10 +142,10 @@ class PlatformCollector(Collector):
                 number = _number(raw)
                 if number is None:
                     continue
-                values.add_metric([key.to_user_string(), name], number)
-                if key == DRIFT_KEY and name == "share_drifted":
+                values.add_metric([asset_key.to_user_string(), name], number)
+                if asset_key == DRIFT_KEY and name == "share_drifted":
                     drift_share.add_metric([], number)
-                elif key == DRIFT_KEY and name == "max_psi":
+                elif asset_key == DRIFT_KEY and name == "max_psi":
                     drift_psi.add_metric([], number)
         yield values
         yield drift_share
@@ -180,7 +183,7 @@ def build_registry(collector: PlatformCollector) -> CollectorRegistry:
     return registry
 
 
-def serve(collector: PlatformCollector, host: str, port: int) -> tuple[object, object]:
+def serve(collector: PlatformCollector, host: str, port: int) -> tuple[WSGIServer, threading.Thread]:
     """Serve /metrics on host:port in a daemon thread; returns (server, thread) so callers can shut it down."""
     return start_http_server(port, addr=host, registry=build_registry(collector))
 

@@ -7,22 +7,36 @@ yet every run must be recorded in the same instance the UI shows, so lineage and
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from hashiramart_assets.compat import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from hashiramart_assets.progress import RunProgress, Say, progress_logger, running_ui_url
 from hashiramart_assets.settings import Settings
 
-INSTANCE_YAML = """\
-# Embedded default written by hashiramart: SQLite storage under DAGSTER_HOME.
+# The job name dg.materialize gives its runs; kept, so runs look the same in the UI as before.
+EPHEMERAL_JOB_NAME = "__ephemeral_asset_job__"
+
+EMBEDDED_HEADER = "# Embedded default written by hashiramart"
+INSTANCE_YAML = EMBEDDED_HEADER + """: SQLite storage under DAGSTER_HOME.
 # Production storage (Postgres) is configured by the repository's dagster.yaml.
+# The storage is Dagster's SQLite storage with an event log that skips the fsync per event
+# (hashiramart_assets/dagster_storage.py says why); files stay where Dagster's default keeps them.
 telemetry:
   enabled: false
+storage:
+  custom:
+    module: hashiramart_assets.dagster_storage
+    class: LocalSqliteStorage
+    config:
+      base_dir: {base_dir}
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
@@ -36,8 +50,9 @@ def prepare_dagster_home(settings: Settings) -> Path:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(INSTANCE_YAML)
+    # our own earlier default (no storage section) is upgraded in place; a user's own file is left alone
+    if not config.exists() or (config.read_text().startswith(EMBEDDED_HEADER) and "storage:" not in config.read_text()):
+        config.write_text(INSTANCE_YAML.format(base_dir=json.dumps(str(home))))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -85,6 +100,7 @@ def materialize(
     raise_on_error: bool = False,
     log_level: str = "INFO",
     asset_config: dict[str, dict] | None = None,
+    progress: Say | None = None,
 ) -> RunSummary:
     """Run one in-process materialisation of ``selection`` (an asset selection string or object).
 
@@ -101,8 +117,14 @@ def materialize(
     tags = {}
     if partition_range:
         tags = {ASSET_PARTITION_RANGE_START_TAG: partition_range[0], ASSET_PARTITION_RANGE_END_TAG: partition_range[1]}
+    handler = None
+    if progress is not None:
+        planned = [key for key in resolved.resolve(graph) if graph.get(key).is_executable]
+        handler = RunProgress(progress, planned, running_ui_url())
     with _planned_events_for(partition_range):
-        result = _materialize(assets, resolved, instance, tags, raise_on_error, log_level, asset_config)
+        result = _materialize(assets, resolved, instance, tags, raise_on_error, log_level, asset_config, handler)
+    if handler is not None:
+        progress(handler.summary())
     failed = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"
         for e in result.get_asset_check_evaluations()
@@ -113,16 +135,23 @@ def materialize(
 
 def _materialize(
     assets: list, selection: dg.AssetSelection, instance: dg.DagsterInstance, tags: dict[str, str],
-    raise_on_error: bool, log_level: str, asset_config: dict[str, dict] | None,
+    raise_on_error: bool, log_level: str, asset_config: dict[str, dict] | None, handler: RunProgress | None,
 ) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        assets,
+    """``dg.materialize`` with one more logger when progress lines are wanted (it takes no loggers)."""
+    loggers: dict[str, Any] = {"console": {"config": {"log_level": log_level}}}
+    logger_defs = dict(dg.default_loggers())
+    if handler is not None:
+        logger_defs["progress"] = progress_logger(handler)
+        loggers["progress"] = {}
+    defs = dg.Definitions(
+        assets=assets, jobs=[dg.define_asset_job(EPHEMERAL_JOB_NAME, selection=selection)], loggers=logger_defs,
+    )
+    return defs.resolve_job_def(EPHEMERAL_JOB_NAME).execute_in_process(
         run_config={
-            "loggers": {"console": {"config": {"log_level": log_level}}},
+            "loggers": loggers,
             **({"ops": {op: {"config": values} for op, values in asset_config.items()}} if asset_config else {}),
         },
         instance=instance,
-        selection=selection,
         tags=tags,
         raise_on_error=raise_on_error,
     )

@@ -69,6 +69,7 @@ class Settings:
     environment: str = "dev"
     model_poll_seconds: float = 30.0
     dagster_graphql_url: str = "http://127.0.0.1:3000/graphql"
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
     jwt_ttl_minutes: int = 60
     retrain_cooldown_s: float = 3600.0
     partitions_end: str | None = None  # last daily partition (inclusive); None = yesterday (a live shop)
@@ -131,6 +132,8 @@ class Settings:
                     "artifact root of a new MLflow experiment (an MLflow server keeps its own)"),
             Setting("HASHIRAMART_MLFLOW_EXPERIMENT", self.mlflow_experiment, "hashiramart",
                     "MLflow experiment for the model assets' runs"),
+            Setting("HASHIRAMART_MLFLOW_UI_URL", self.mlflow_ui_url, "http://127.0.0.1:5000",
+                    "MLflow UI the assets' links open (`hashiramart mlflow` / the demo start it)"),
             Setting("DAGSTER_HOME", str(self.dagster_home), "$HASHIRAMART_HOME/dagster",
                     "Dagster instance (SQLite storage by default)"),
             Setting("AWS_ENDPOINT_URL", self.s3_endpoint_url or "(not used)", None,
@@ -239,6 +242,7 @@ def load_settings() -> Settings:
         environment=(_env("HASHIRAMART_ENV") or "dev").lower(),
         model_poll_seconds=_float_env("HASHIRAMART_MODEL_POLL_SECONDS", 30.0),
         dagster_graphql_url=_env("DAGSTER_GRAPHQL_URL") or "http://127.0.0.1:3000/graphql",
+        mlflow_ui_url=(_env("HASHIRAMART_MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/"),
         jwt_ttl_minutes=int(_float_env("HASHIRAMART_JWT_TTL_MINUTES", 60)),
         retrain_cooldown_s=_float_env("HASHIRAMART_RETRAIN_COOLDOWN_S", 3600.0),
     )

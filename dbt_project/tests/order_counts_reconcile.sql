@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_orders"}}}) }}
 -- Every raw order id reaches fct_orders exactly once. A partitioned run checks the orders with a line in
 -- its window (and every fct_orders row dated in it: such an order's first line is in the window too);
 -- a run without vars checks all orders, as in_window() is then true.

@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "daily_sales"}}}) }}
 -- Marts revenue = raw order lines in Postgres (the lake's accepted rows; quarantined rows never load).
 -- A partitioned run reconciles the days it rebuilt (date = order_ts::date), a run without vars everything.
 with marts as (

@@ -5,13 +5,13 @@
 
 import dagster as dg
 import pandera.pandas as pa
-from dagster._core.definitions.metadata import RawMetadataValue
 from pyspark.sql import DataFrame
 
 from hashiramart_assets.assets.raw import previous_row_count
 from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.checks import schemas
 from hashiramart_assets.checks.feature_checks import feature_check_specs, schema_result, volume_result
+from hashiramart_assets.compat import RawMetadataValue
 from hashiramart_assets.lake import store
 from hashiramart_assets.resources.lake import LakeResource
 from hashiramart_assets.resources.spark import SparkResource

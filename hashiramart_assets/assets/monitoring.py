@@ -45,7 +45,10 @@ ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 def _champion_run(client: MlflowClient, name: str):
     version = registry.champion(client, name)
-    return (version, client.get_run(version.run_id)) if version is not None else (None, None)
+    if version is None:
+        return None, None
+    assert version.run_id is not None  # train_* registers every version from its run
+    return version, client.get_run(version.run_id)
 
 
 def _check(key: dg.AssetKey, name: str, passed: bool, description: str, severity=ERROR, **metadata):
@@ -159,6 +162,8 @@ def feature_drift(
             "summary": dg.MetadataValue.md(render_markdown(result)),
             "report": dg.MetadataValue.path(report_uri),
             "mlflow_run_id": mlflow_run,
+            "mlflow_run": model_registry.run_link(mlflow_run),
+            "report_in_mlflow": model_registry.run_link(mlflow_run, "monitoring/feature_drift.html"),
             "reference_window": str(windows.reference),
             "recent_window": str(windows.recent),
             "new_days_since_training": windows.new_days,
@@ -261,7 +266,8 @@ def recommender_quality(
                              f"CTR {report.ctr:.4f} ({report.ctr_source}) vs floor {floor:.4f} (reference "
                              f"{reference_ctr:.4f})", ctr=report.ctr))
     return dg.MaterializeResult(
-        metadata={**report.metadata(), "champion_version": str(version.version), "since": str(since),
+        metadata={**report.metadata(), "champion_version": str(version.version),
+                  "champion": model_registry.version_link(registry.RECOMMENDER, version.version), "since": str(since),
                   "holdout_ndcg_at_10": holdout_ndcg if holdout_ndcg is not None else float("nan"),
                   **({"reference_ctr": reference_ctr} if reference_ctr is not None else {})},
         check_results=checks,
@@ -307,6 +313,7 @@ def forecast_accuracy(
                        f"(backtest {backtest_wape:.4f})", wape=report.wape)
     return dg.MaterializeResult(
         metadata={"scored_points": report.scored_points, "champion_version": str(version.version),
+                  "champion": model_registry.version_link(registry.FORECASTER, version.version),
                   **({"wape": report.wape} if report.wape is not None else {}),
                   "wape_by_as_of": dg.MetadataValue.json(report.by_as_of),
                   "backtest_wape": backtest_wape if backtest_wape is not None else float("nan")},

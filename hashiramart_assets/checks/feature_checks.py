@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
-from dagster._core.definitions.metadata import RawMetadataValue
 
 from hashiramart_assets.checks.validation import run_schema, sample_markdown
+from hashiramart_assets.compat import RawMetadataValue
 
 SCHEMA_CHECK = "schema_and_ranges"
 VOLUME_CHECK = "volume"

@@ -13,10 +13,12 @@ fail as ERROR and block: the data is broken, not one day of it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
-from dagster._core.definitions.metadata import RawMetadataValue
 
 from hashiramart_assets.checks.validation import sample_markdown
+from hashiramart_assets.compat import RawMetadataValue
 from hashiramart_assets.ingest.raw_tables import IngestOutcome
 
 FAMILY_CHECKS = {"rules": "schema_and_ranges", "keys": "unique_keys", "references": "known_references"}
@@ -91,7 +93,7 @@ def family_result(family: str, outcomes: list[IngestOutcome],
 def volume_result(
     problems: dict[str, str | None], rows: dict[str, int],
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-    compared: dict[str, object] | None = None,
+    compared: Mapping[str, object] | None = None,
 ) -> dg.AssetCheckResult:
     """Fails if a trading day of the run is missing, empty or far below its weekday's recent volume.
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster import DagsterExecutionInterruptedError
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
 _END = object()

@@ -16,6 +16,7 @@ from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
 from mlflow.tracking import MlflowClient
 
 from hashiramart_assets.ml.tracking import ensure_experiment
+from hashiramart_assets.services import mlflow_ui
 from hashiramart_assets.settings import Settings
 
 
@@ -54,13 +55,24 @@ class RegistryResource(dg.ConfigurableResource):
     tracking_uri: str
     experiment: str
     artifact_root: str | None = None
+    ui_url: str = "http://127.0.0.1:5000"  # the MLflow UI the links below open (HASHIRAMART_MLFLOW_UI_URL)
 
     def client(self) -> MlflowClient:
         """A client on the registry, with the process's tracking URI pointed at it (``models:/`` URIs)."""
         ensure_experiment(self.tracking_uri, self.experiment, self.artifact_root)
         return MlflowClient(self.tracking_uri)
 
+    def run_link(self, run_id: str, artifact: str | None = None) -> dg.MetadataValue:
+        """A link to a run (or one of its artifacts) in the MLflow UI, for an asset's metadata."""
+        experiment_id = MlflowClient(self.tracking_uri).get_run(run_id).info.experiment_id
+        if artifact:
+            return dg.MetadataValue.url(mlflow_ui.artifact_url(self.ui_url, experiment_id, run_id, artifact))
+        return dg.MetadataValue.url(mlflow_ui.run_url(self.ui_url, experiment_id, run_id))
+
+    def version_link(self, name: str, version: str | int) -> dg.MetadataValue:
+        return dg.MetadataValue.url(mlflow_ui.model_version_url(self.ui_url, name, version))
+
 
 def registry_resource(settings: Settings) -> RegistryResource:
     return RegistryResource(tracking_uri=settings.mlflow_tracking_uri, experiment=settings.mlflow_experiment,
-                            artifact_root=settings.mlflow_artifact_root)
+                            artifact_root=settings.mlflow_artifact_root, ui_url=settings.mlflow_ui_url)

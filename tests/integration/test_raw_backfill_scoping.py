@@ -9,10 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from hashiramart_assets import landing
 from hashiramart_assets.assets.raw import RawPolicy, build_raw_assets
+from hashiramart_assets.compat import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from hashiramart_assets.ingest import raw_tables
 from hashiramart_assets.ingest.raw_tables import VolumeRule
 from hashiramart_assets.resources.lake import LakeResource

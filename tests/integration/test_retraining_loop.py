@@ -34,7 +34,7 @@ NEW_DAYS = 14
 
 def _latest_eval(instance: dg.DagsterInstance, asset: str, check: str):
     key = dg.AssetCheckKey(dg.AssetKey(asset.split("/")), check)
-    return instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key].evaluation
+    return instance.get_latest_asset_check_evaluation_record(key).evaluation
 
 
 def _exporter_reports_the_drift(settings, defs, instance: dg.DagsterInstance) -> None:

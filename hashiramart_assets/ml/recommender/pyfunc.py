@@ -12,6 +12,7 @@ is_fallback (unknown customers get popular products with is_fallback True).
 
 from __future__ import annotations
 
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
+from mlflow.pyfunc import PythonModel  # not mlflow.pyfunc.PythonModel: mypy sees mlflow's lazy-loader attribute
 from mlflow.types.schema import ColSpec, Schema
 
 from hashiramart_assets.ml.recommender.base import RECOMMENDATION_COLUMNS, as_customer_ids
@@ -79,7 +81,7 @@ _OUTPUT_DTYPES = {"customer_id": "int64", "rank": "int32", "product_id": "object
                   "source": "object", "is_fallback": "bool"}
 
 
-class RecommenderPyfunc(mlflow.pyfunc.PythonModel):
+class RecommenderPyfunc(PythonModel):
     """Loads the hybrid from ``context.artifacts["model_dir"]``; ``predict`` returns the long frame."""
 
     def __init__(self) -> None:
@@ -115,7 +117,10 @@ def signature(model: HybridRecommender) -> ModelSignature:
         ColSpec("long", "k", required=False),
         ColSpec("boolean", "exclude_purchased", required=False),
     ])
-    outputs = infer_signature(example, predict_frame(model, example)).outputs
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values: ids and ranks of an answer never do
+        warnings.filterwarnings("ignore", message=r"Hint: Inferred schema contains integer column")
+        outputs = infer_signature(example, predict_frame(model, example)).outputs
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
