@@ -15,7 +15,7 @@ from hashiramart_assets.assets.raw import RawPolicy, build_raw_assets
 from hashiramart_assets.assets.warehouse import build_warehouse_assets
 from hashiramart_assets.resources.lake import LakeResource
 from hashiramart_assets.resources.mlflow import mlflow_resource, registry_resource
-from hashiramart_assets.resources.postgres import PostgresResource
+from hashiramart_assets.resources.postgres import postgres_resource
 from hashiramart_assets.resources.spark import SparkResource
 from hashiramart_assets.settings import Settings, load_settings
 from hashiramart_assets.spark.session import spark_config
@@ -29,9 +29,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             java_shim_dir=str(settings.home / "java"),
         ),
         "dbt": dbt_resource(),
-        "postgres": PostgresResource(
-            url=settings.postgres_url, embedded_dir=str(settings.embedded_postgres_dir)
-        ),
+        "postgres": postgres_resource(settings.postgres_url, settings.embedded_postgres_dir),
         "mlflow": mlflow_resource(settings),
         "model_registry": registry_resource(settings),
     }

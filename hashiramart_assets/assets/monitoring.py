@@ -193,17 +193,13 @@ QUALITY_CHECKS = [
 ]
 
 
-def _read_feedback(url: str) -> pd.DataFrame | None:
+def _read_feedback(engine: sqlalchemy.Engine) -> pd.DataFrame | None:
     """app.feedback written by the API (None when the API has not created it yet)."""
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            exists = conn.execute(sqlalchemy.text("select to_regclass('app.feedback')")).scalar()
-            if exists is None:
-                return None
-            return pd.read_sql(sqlalchemy.text("select customer_id, product_id, event, ts from app.feedback"), conn)
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        exists = conn.execute(sqlalchemy.text("select to_regclass('app.feedback')")).scalar()
+        if exists is None:
+            return None
+        return pd.read_sql(sqlalchemy.text("select customer_id, product_id, event, ts from app.feedback"), conn)
 
 
 def _reference_ctr(context: dg.AssetExecutionContext, version: str) -> float | None:
@@ -244,7 +240,7 @@ def recommender_quality(
     events = store.read_parquet(lake.raw_table("events"), ["event_ts", "customer_id", "product_id", "event_type"])
     until = max(pd.to_datetime(orders["order_ts"]).max().date(), since)
     until = min(until, since + timedelta(days=config.window_days))
-    report = quality_report(top_k, orders, events, _read_feedback(postgres.get_url()), since, until)
+    report = quality_report(top_k, orders, events, _read_feedback(postgres.get_engine()), since, until)
     holdout_ndcg = run.data.metrics.get("ndcg_at_10")
     reference_ctr = _reference_ctr(context, str(version.version))
     checks = []
@@ -301,7 +297,7 @@ def forecast_accuracy(
     forecasts = store.read_parquet(folder) if store.exists(folder) else pd.DataFrame()
     if "as_of" in forecasts:
         forecasts["as_of"] = pd.to_datetime(forecasts["as_of"].astype(str))
-    history = history_from_daily_sales(read_daily_sales(postgres.get_url(), config.grains))
+    history = history_from_daily_sales(read_daily_sales(postgres.get_engine(), config.grains))
     report = score_forecasts(forecasts, history)
     backtest_wape = run.data.metrics.get("wape")
     if report.wape is None or backtest_wape is None:

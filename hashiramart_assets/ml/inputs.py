@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pandas as pd
 import sqlalchemy
 
@@ -32,17 +35,28 @@ def read_recommender_inputs(lake_root: str) -> RecommenderInputs:
     )
 
 
-def read_daily_sales(url: str, grains: list[str]) -> pd.DataFrame:
-    """marts.daily_sales for the given grains ('product', 'category'), oldest first."""
-    engine = sqlalchemy.create_engine(url)
+@contextlib.contextmanager
+def warehouse_connection(warehouse: sqlalchemy.Engine | str) -> Iterator[sqlalchemy.Connection]:
+    """A connection from the resource's engine; a URL (scripts, benchmarks) gets a one-off engine."""
+    if isinstance(warehouse, sqlalchemy.Engine):
+        with warehouse.connect() as conn:
+            yield conn
+        return
+    engine = sqlalchemy.create_engine(warehouse)
     try:
         with engine.connect() as conn:
-            frame = pd.read_sql(
-                sqlalchemy.text(f"select {DAILY_SALES_COLUMNS} from marts.daily_sales "
-                                "where grain = any(:grains) order by date, grain, item_id"),
-                conn, params={"grains": list(grains)},
-            )
+            yield conn
     finally:
         engine.dispose()
+
+
+def read_daily_sales(warehouse: sqlalchemy.Engine | str, grains: list[str]) -> pd.DataFrame:
+    """marts.daily_sales for the given grains ('product', 'category'), oldest first."""
+    with warehouse_connection(warehouse) as conn:
+        frame = pd.read_sql(
+            sqlalchemy.text(f"select {DAILY_SALES_COLUMNS} from marts.daily_sales "
+                            "where grain = any(:grains) order by date, grain, item_id"),
+            conn, params={"grains": list(grains)},
+        )
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
