@@ -53,6 +53,7 @@ __all__ = [
     "RawMetadataValue",
     "SqliteEventLogStorage",
     "dagster_event_of",
+    "run_id_of",
 ]
 
 # Private attributes overridden or wrapped elsewhere; tests/unit/test_compat.py checks each still exists.
@@ -66,3 +67,9 @@ def dagster_event_of(record: logging.LogRecord) -> DagsterEvent | None:
     """The structured Dagster event a log record carries (None for plain log messages)."""
     meta: Any = getattr(record, LOG_RECORD_METADATA_ATTR, None)
     return meta.get("dagster_event") if isinstance(meta, dict) else None
+
+
+def run_id_of(record: logging.LogRecord) -> str | None:
+    """The id of the run a Dagster log record belongs to (a DagsterEvent does not carry it)."""
+    meta: Any = getattr(record, LOG_RECORD_METADATA_ATTR, None)
+    return meta.get("run_id") if isinstance(meta, dict) else None

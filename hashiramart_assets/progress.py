@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import dagster as dg
 
-from hashiramart_assets.compat import dagster_event_of
+from hashiramart_assets.compat import dagster_event_of, run_id_of
 
 Say = Callable[[str], None]
 
@@ -41,15 +41,16 @@ class RunProgress(logging.Handler):
         if event is None:
             return
         try:
-            self._on_event(event)
+            self._on_event(event, run_id_of(record))
         except Exception:  # a progress line must never fail a run
             self.handleError(record)
 
-    def _on_event(self, event: dg.DagsterEvent) -> None:
+    def _on_event(self, event: dg.DagsterEvent, run_id: str | None = None) -> None:
         kind = event.event_type_value
         step = event.step_key or ""
-        if kind == "RUN_START" and self.ui_url:
-            self.say(f"run {event.run_id[:8]}: {self.ui_url}/runs/{event.run_id}")
+        # RUN_START's value is still "PIPELINE_START"; the run id comes with the log record, not the event
+        if kind == dg.DagsterEventType.RUN_START.value and self.ui_url and run_id:
+            self.say(f"run {run_id[:8]}: {self.ui_url}/runs/{run_id}")
         elif kind == "STEP_START":
             self._step_started[step] = time.monotonic()
         elif kind == "ASSET_MATERIALIZATION" and event.asset_key is not None:
@@ -60,7 +61,7 @@ class RunProgress(logging.Handler):
             took = time.monotonic() - self._step_started.get(step, self._run_started)
             self.say(f"[{len(self.done)}/{self.total}] {key} ✓ {took:.0f} s")
         elif kind == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             passed = getattr(evaluation, "passed", True)
             severity = getattr(evaluation, "severity", dg.AssetCheckSeverity.ERROR)
             if not passed:

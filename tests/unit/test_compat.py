@@ -43,12 +43,14 @@ def test_metadata_value_type_admits_what_assets_attach() -> None:
 def test_dagster_event_of_reads_the_event_of_a_real_run() -> None:
     """The progress lines depend on it: a custom logger sees each step's events through it."""
     seen: list[str] = []
+    run_ids: set[str | None] = set()
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             event = compat.dagster_event_of(record)
             if event is not None:
                 seen.append(event.event_type_value)
+                run_ids.add(compat.run_id_of(record))
 
     @dg.logger
     def collect(_context: dg.InitLoggerContext) -> logging.Logger:
@@ -64,7 +66,8 @@ def test_dagster_event_of_reads_the_event_of_a_real_run() -> None:
     result = defs.resolve_job_def("tiny_job").execute_in_process(
         run_config={"loggers": {"collect": {}}}, instance=dg.DagsterInstance.ephemeral())
     assert result.success
-    assert {"STEP_START", "ASSET_MATERIALIZATION", "STEP_SUCCESS"} <= set(seen)
+    assert {dg.DagsterEventType.RUN_START.value, "STEP_START", "ASSET_MATERIALIZATION", "STEP_SUCCESS"} <= set(seen)
+    assert run_ids == {result.run_id}
     assert compat.dagster_event_of(logging.LogRecord("x", logging.INFO, "", 0, "plain", None, None)) is None
 
 

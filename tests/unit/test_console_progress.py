@@ -52,10 +52,12 @@ def test_a_ranged_run_prints_one_line_per_asset_and_records_every_day(tmp_path, 
     settings = load_settings()
     instance = runner.get_instance(settings)
     lines: list[str] = []
+    monkeypatch.setattr(runner, "running_ui_url", lambda: "http://ui")  # as if the Dagster UI were up
     defs = dg.Definitions(assets=[daily_a, daily_b])
     summary = runner.materialize(defs, instance, "*", partition_range=("2025-01-01", "2025-01-31"),
                                  progress=lines.append)
     assert summary.success
+    assert f"run {summary.run_id[:8]}: http://ui/runs/{summary.run_id}" in lines
     steps = [line for line in lines if line.startswith("[")]
     assert [line.split(" ✓")[0] for line in steps] == ["[1/2] daily_a", "[2/2] daily_b"]
     assert "      check failed: daily_a:positive" in lines
