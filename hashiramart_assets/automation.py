@@ -27,7 +27,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from hashiramart_assets import landing
+from hashiramart_assets import keys, landing
 from hashiramart_assets.compat import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.landing_runs import plan_landing
@@ -43,8 +43,8 @@ from hashiramart_assets.monitoring.retrain_policy import (
 )
 from hashiramart_assets.settings import load_settings
 
-MODEL_KEYS = {RECOMMENDER: dg.AssetKey(["models", "recommender"]),
-              FORECASTER: dg.AssetKey(["models", "sales_forecaster"])}
+MODEL_KEYS = {RECOMMENDER: keys.RECOMMENDER,
+              FORECASTER: keys.SALES_FORECASTER}
 # Batch outputs and monitors follow their model: refreshed once a model changed (a retrain, a training
 # started in the UI) and nothing they read is being written. New data reaches them through process_landed_days.
 ON_MODEL_CHANGE = (
@@ -56,13 +56,13 @@ ON_MODEL_CHANGE = (
 LANDED_JOB = "process_landed_days"
 LANDING_TAG = "hashiramart/landing"  # first..last of a landing run
 LANDING_REASON_TAG = "hashiramart/landing_reason"
-BATCH_OUTPUTS = {RECOMMENDER: dg.AssetKey(["models", "recommendations"]),
-                 FORECASTER: dg.AssetKey(["models", "sales_forecasts"])}
+BATCH_OUTPUTS = {RECOMMENDER: keys.RECOMMENDATIONS,
+                 FORECASTER: keys.SALES_FORECASTS}
 MONITORS = {
-    RECOMMENDER: [dg.AssetKey(["monitoring", "recommender_quality"])],
-    FORECASTER: [dg.AssetKey(["monitoring", "forecast_accuracy"])],
+    RECOMMENDER: [keys.RECOMMENDER_QUALITY],
+    FORECASTER: [keys.FORECAST_ACCURACY],
 }
-FEATURE_DRIFT = dg.AssetKey(["monitoring", "feature_drift"])
+FEATURE_DRIFT = keys.FEATURE_DRIFT
 DATA_LAYERS = dg.AssetSelection.groups("raw", "features", "warehouse", "staging", "marts")
 
 # Data should arrive daily: warn after 26 h without a materialisation, fail after 50 h. Dagster evaluates
@@ -136,7 +136,7 @@ def _repeats_on_retrain(instance: dg.DagsterInstance, key: dg.AssetCheckKey, rec
     run = instance.get_run_by_id(record.run_id)
     if run is None or (run.run_config or {}).get("ops"):
         return False  # trained with hand-set hyperparameters: a retrain with the defaults is a different model
-    orders = instance.get_latest_materialization_event(dg.AssetKey(["raw", "orders"]))
+    orders = instance.get_latest_materialization_event(keys.RAW_ORDERS)
     return orders is None or orders.timestamp <= record.create_timestamp
 
 
@@ -220,7 +220,7 @@ def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
         instance, settings = context.instance, load_settings()
         busy = landing_in_progress(instance) or bool(retrains_in_progress(instance))
         landed = landing.landed_days(settings.landing_dir, "orders")
-        materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"]))
+        materialized = instance.get_materialized_partitions(keys.RAW_ORDERS)
         plan = plan_landing(
             landed, materialized, partitions_def.get_partition_keys(dynamic_partitions_store=instance), busy,
             relanded_days(settings.landing_dir, settings.lake_uri, [d for d in landed if d in materialized]),

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from hashiramart_assets import landing
+from hashiramart_assets import keys, landing
 from hashiramart_assets.runner import RunSummary, get_instance, materialize, prepare_dagster_home
 from hashiramart_assets.settings import Settings, load_settings
 
@@ -352,13 +352,12 @@ def serve_ui(
 
 def already_materialised(settings: Settings) -> bool:
     """The raw layer holds landed days and both models were trained: a restarted demo resumes instead."""
-    import dagster as dg
 
     from hashiramart_assets.automation import MODEL_KEYS
 
     instance = get_instance(settings)
     try:
-        if not instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"])):
+        if not instance.get_materialized_partitions(keys.RAW_ORDERS):
             return False
         return all(instance.get_latest_materialization_event(key) for key in MODEL_KEYS.values())
     finally:

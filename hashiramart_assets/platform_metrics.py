@@ -29,10 +29,12 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from hashiramart_assets import keys
+
 log = logging.getLogger("hashiramart.platform_metrics")
 
 MONITORING_GROUP = "monitoring"
-DRIFT_KEY = dg.AssetKey(["monitoring", "feature_drift"])
+DRIFT_KEY = keys.FEATURE_DRIFT
 
 
 @dataclass(frozen=True)

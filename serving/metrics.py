@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from hashiramart_assets.ml import registry
+
 if TYPE_CHECKING:
     from serving.model_store import ModelStore
 
@@ -30,8 +32,8 @@ class ModelCollector(Collector):
     def collect(self) -> Iterator[Any]:
         info = GaugeMetricFamily("hashiramart_model_info", "Model version being served (value 1)",
                                  labels=["model", "version", "run_id"])
-        for name, handle in (("hashiramart-recommender", self.store.recommender),
-                             ("hashiramart-sales-forecaster", self.store.forecaster)):
+        for name, handle in ((registry.RECOMMENDER, self.store.recommender),
+                             (registry.FORECASTER, self.store.forecaster)):
             if handle is not None:
                 info.add_metric([name, handle.version, handle.run_id], 1.0)
         yield info

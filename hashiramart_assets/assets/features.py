@@ -7,6 +7,7 @@ import dagster as dg
 import pandera.pandas as pa
 from pyspark.sql import DataFrame
 
+from hashiramart_assets import keys
 from hashiramart_assets.assets.raw import previous_row_count
 from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.checks import schemas
@@ -18,10 +19,10 @@ from hashiramart_assets.resources.spark import SparkResource
 from hashiramart_assets.spark import features as spark_features
 
 GROUP = "features"
-RAW_ORDERS = dg.AssetKey(["raw", "orders"])
-RAW_EVENTS = dg.AssetKey(["raw", "events"])
-RAW_CUSTOMERS = dg.AssetKey(["raw", "customers"])
-RAW_PRODUCTS = dg.AssetKey(["raw", "products"])
+RAW_ORDERS = keys.RAW_ORDERS
+RAW_EVENTS = keys.RAW_EVENTS
+RAW_CUSTOMERS = keys.RAW_CUSTOMERS
+RAW_PRODUCTS = keys.RAW_PRODUCTS
 
 
 class InteractionsConfig(dg.Config):

@@ -18,6 +18,7 @@ import sqlalchemy
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
+from hashiramart_assets import keys
 from hashiramart_assets.automation import ON_MODEL_CHANGE
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.ml import registry
@@ -35,9 +36,9 @@ from hashiramart_assets.resources.mlflow import RegistryResource
 from hashiramart_assets.resources.postgres import PostgresResource
 
 GROUP = "monitoring"
-DRIFT_KEY = dg.AssetKey([GROUP, "feature_drift"])
-QUALITY_KEY = dg.AssetKey([GROUP, "recommender_quality"])
-ACCURACY_KEY = dg.AssetKey([GROUP, "forecast_accuracy"])
+DRIFT_KEY = keys.FEATURE_DRIFT
+QUALITY_KEY = keys.RECOMMENDER_QUALITY
+ACCURACY_KEY = keys.FORECAST_ACCURACY
 DRIFT_NUMERIC = ["units", "revenue", "avg_price", "list_price", "promo_share"]
 DRIFT_CATEGORICAL = ["category", "department"]
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
@@ -107,8 +108,8 @@ def _log_report(registry_resource: RegistryResource, run_id: str, html: str, met
 @dg.asset(
     key=DRIFT_KEY,
     group_name=GROUP,
-    deps=[dg.AssetKey(["features", "daily_sales"]), dg.AssetKey(["models", "sales_forecaster"]),
-          dg.AssetKey(["models", "recommender"])],
+    deps=[keys.FEATURES_DAILY_SALES, keys.SALES_FORECASTER,
+          keys.RECOMMENDER],
     check_specs=DRIFT_CHECKS,
     automation_condition=ON_MODEL_CHANGE,
     kinds={"python", "html"},
@@ -216,7 +217,7 @@ def _reference_ctr(context: dg.AssetExecutionContext, version: str) -> float | N
 @dg.asset(
     key=QUALITY_KEY,
     group_name=GROUP,
-    deps=[dg.AssetKey(["models", "recommendations"]), dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "events"])],
+    deps=[keys.RECOMMENDATIONS, keys.RAW_ORDERS, keys.RAW_EVENTS],
     check_specs=QUALITY_CHECKS,
     automation_condition=ON_MODEL_CHANGE,
     kinds={"python"},
@@ -280,7 +281,7 @@ class ForecastAccuracyConfig(dg.Config):
 @dg.asset(
     key=ACCURACY_KEY,
     group_name=GROUP,
-    deps=[dg.AssetKey(["models", "sales_forecasts"]), dg.AssetKey(["marts", "daily_sales"])],
+    deps=[keys.SALES_FORECASTS, keys.MARTS_DAILY_SALES],
     check_specs=[dg.AssetCheckSpec("wape_degradation", asset=ACCURACY_KEY,
                                    description="WAPE of past forecasts <= (1 + max_wape_increase) x backtest WAPE.")],
     automation_condition=ON_MODEL_CHANGE,

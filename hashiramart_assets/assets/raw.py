@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from hashiramart_assets import keys
 from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.checks.raw_checks import (
     failed_days,
@@ -145,7 +146,7 @@ def _daily_asset(
         description=description,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=[dg.AssetKey([GROUP, "customers"]), dg.AssetKey([GROUP, "products"])],
+        deps=[keys.RAW_CUSTOMERS, keys.RAW_PRODUCTS],
         check_specs=raw_check_specs(key, with_references=True),
         kinds={"parquet", "pandas"},
     )

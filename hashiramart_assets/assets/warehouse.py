@@ -4,6 +4,7 @@
 
 import dagster as dg
 
+from hashiramart_assets import keys
 from hashiramart_assets.automation import FRESHNESS
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.resources.lake import LakeResource
@@ -77,11 +78,11 @@ def _daily_asset(table: str, partitions_def: dg.PartitionsDefinition) -> dg.Asse
 
 def build_warehouse_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     return [
-        _table_asset("customers", "raw", dg.AssetKey(["raw", "customers"]),
+        _table_asset("customers", "raw", keys.RAW_CUSTOMERS,
                      lambda lake: paths.raw_file(lake.root, "customers")),
-        _table_asset("products", "raw", dg.AssetKey(["raw", "products"]),
+        _table_asset("products", "raw", keys.RAW_PRODUCTS,
                      lambda lake: paths.raw_file(lake.root, "products")),
-        _table_asset("customer_rfm", "features", dg.AssetKey(["features", "customer_rfm"]),
+        _table_asset("customer_rfm", "features", keys.FEATURES_CUSTOMER_RFM,
                      lambda lake: lake.feature_dir("customer_rfm")),
         _daily_asset("orders", partitions_def),
         _daily_asset("events", partitions_def),

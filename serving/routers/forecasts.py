@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from hashiramart_assets.ml import registry
 from serving.auth import CurrentUser
 from serving.errors import ModelUnavailable
 from serving.forecasts import series_id
@@ -39,7 +40,7 @@ async def sales_forecast(
         raise _unprocessable("give exactly one of product_id or category")
     handle = state.store.forecaster  # one version for the whole request
     if handle is None:
-        detail = state.store.status["hashiramart-sales-forecaster"].last_error or "not loaded yet"
+        detail = state.store.status[registry.FORECASTER].last_error or "not loaded yet"
         raise ModelUnavailable(f"no forecaster model loaded: {detail}")
     if handle.table is None:
         raise ModelUnavailable(handle.table_error or "forecasts not computed yet")

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hashiramart_assets.ml import registry
 from serving.state import AppState, get_state
 
 router = APIRouter(tags=["operations"])
@@ -26,8 +27,8 @@ def readiness(state: AppState) -> tuple[int, dict[str, Any]]:
     db_ok, db_error = state.db.ping()
     store = state.store
     models: dict[str, Any] = {}
-    for name, handle in (("hashiramart-recommender", store.recommender),
-                         ("hashiramart-sales-forecaster", store.forecaster)):
+    for name, handle in ((registry.RECOMMENDER, store.recommender),
+                         (registry.FORECASTER, store.forecaster)):
         status = store.status[name]
         entry: dict[str, Any] = {
             "loaded": handle is not None, "version": handle.version if handle else None,
@@ -35,10 +36,10 @@ def readiness(state: AppState) -> tuple[int, dict[str, Any]]:
             "registry_champion": status.champion_version, "registry_reachable": status.last_check_ok,
             "last_check_at": status.last_check_at, "error": status.last_error,
         }
-        if name == "hashiramart-sales-forecaster":
+        if name == registry.FORECASTER:
             entry["forecasts"] = bool(handle is not None and getattr(handle, "table", None) is not None)
         models[name] = entry
-    serving = all(m["loaded"] for m in models.values()) and models["hashiramart-sales-forecaster"]["forecasts"]
+    serving = all(m["loaded"] for m in models.values()) and models[registry.FORECASTER]["forecasts"]
     problems = [f"{n}: {m['error']}" for n, m in models.items() if m["error"]]
     if not db_ok:
         problems.append(f"database: {db_error}")

@@ -13,6 +13,7 @@ from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
+from hashiramart_assets.ml import registry
 from serving.auth import CurrentUser
 from serving.errors import ModelUnavailable
 from serving.model_store import RecommenderHandle
@@ -30,7 +31,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def _handle(state: AppState) -> RecommenderHandle:
     handle = state.store.recommender  # read once: this request uses this version to the end
     if handle is None:
-        detail = state.store.status["hashiramart-recommender"].last_error or "not loaded yet"
+        detail = state.store.status[registry.RECOMMENDER].last_error or "not loaded yet"
         raise ModelUnavailable(f"no recommender model loaded: {detail}")
     return handle
 
