@@ -123,7 +123,7 @@ def materialize(
         handler = RunProgress(progress, planned, running_ui_url())
     with _planned_events_for(partition_range):
         result = _materialize(assets, resolved, instance, tags, raise_on_error, log_level, asset_config, handler)
-    if handler is not None:
+    if handler is not None and progress is not None:  # handler exists only with progress
         progress(handler.summary())
     failed = [
         f"{e.asset_key.to_user_string()}:{e.check_name}"

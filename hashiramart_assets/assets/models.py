@@ -16,6 +16,7 @@ from pydantic import Field
 
 from hashiramart_assets.automation import ON_MODEL_CHANGE
 from hashiramart_assets.checks import model_checks
+from hashiramart_assets.compat import RawMetadataValue
 from hashiramart_assets.ingest.raw_tables import rejected_days
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.ml import registry
@@ -123,7 +124,7 @@ def _lineage(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> Line
     return Lineage(context.run_id, git_commit(), _data_versions(context, keys), excluded)
 
 
-def _registration_metadata(outcome: RegistrationOutcome, metric: str, value: float) -> dict[str, object]:
+def _registration_metadata(outcome: RegistrationOutcome, metric: str, value: float) -> dict[str, RawMetadataValue]:
     return {
         "mlflow_run_id": outcome.run_id,
         "model_name": outcome.name,
@@ -142,8 +143,9 @@ def _client(context: dg.AssetExecutionContext) -> tuple[MlflowClient, str | None
     active one. Remember it on the resource so the next model asset of this run finds it too.
     """
     mlf = context.resources.mlflow
-    if mlf.mlflow_run_id is None and mlflow.active_run() is not None:
-        mlf.mlflow_run_id = mlflow.active_run().info.run_id
+    active = mlflow.active_run()
+    if mlf.mlflow_run_id is None and active is not None:
+        mlf.mlflow_run_id = active.info.run_id
     return MlflowClient(mlflow.get_tracking_uri()), mlf.mlflow_run_id
 
 
@@ -309,6 +311,7 @@ def sales_forecasts(
     config: SalesForecastsConfig, lake: LakeResource, postgres: PostgresResource, model_registry: RegistryResource
 ) -> dg.MaterializeResult:
     champion = _champion_or_fail(model_registry, registry.FORECASTER)
+    assert champion.run_id is not None  # train_* registers every version from its run
     forecaster = load_champion_forecaster(champion.run_id)
     history = history_from_daily_sales(read_daily_sales(postgres.get_url(), config.grains))
     as_of = history["date"].max().date()
