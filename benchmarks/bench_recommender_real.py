@@ -29,7 +29,6 @@ and .json.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -144,7 +143,7 @@ def search(orders: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame, 
             setting = {**chosen, **change}
             key = json.dumps(setting, sort_keys=True)
             if key not in seen:  # the best so far reappears in the next stage's grid: score it once
-                params = dataclasses.replace(RecommenderParams(), **setting)
+                params = RecommenderParams().replace(**setting)
                 started = time.perf_counter()
                 metrics = evaluate(orders, events, customers, params=params).metrics
                 seen[key] = {"setting": setting, "objective": objective,
@@ -196,12 +195,12 @@ def run(file: Path) -> dict[str, object]:
     validation_rows, chosen = search(test.train_orders, test.train_events, customers, sets)
     results = {}
     settings = {"defaults": {}, "validation winner": chosen}
-    if dataclasses.replace(RecommenderParams(), **chosen) == RecommenderParams():
+    if RecommenderParams().replace(**chosen) == RecommenderParams():
         settings = {"defaults (= the validation winner)": {}}
     # what the generated-data guard costs on real data: the best validation NDCG@10 of the search, guard or not
     settings["best validation NDCG@10 ignoring the guard"] = max(validation_rows, key=lambda r: r[REBUY])["setting"]
     for label, setting in settings.items():
-        params = dataclasses.replace(RecommenderParams(), **setting)
+        params = RecommenderParams().replace(**setting)
         started = time.perf_counter()
         evaluation = evaluate(orders, events, customers, params=params)
         results[label] = {"setting": setting, "seconds": round(time.perf_counter() - started, 1),

@@ -98,7 +98,7 @@ def test_params_of_a_model_saved_before_feature_set_2_keep_their_meaning() -> No
            "quantiles": [0.1, 0.9], "seed": 42, "num_threads": 2}
     params = ForecasterParams.from_dict(old)
     assert (params.feature_set, params.target_transform, params.backtest_windows, params.short_horizons) == (
-        1, "none", 1, ())
+        1, "none", 1, [])
     assert params.model_horizons() == (28,)
     new = ForecasterParams()
     assert new.feature_set == 2 and new.objective == "auto" and new.model_horizons() == (7, 28)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from datetime import date
@@ -63,7 +62,7 @@ def test_repeat_and_explore_are_scaled_apart_by_hand():
 
 def test_explore_weight_lifts_the_best_new_product_above_a_weak_rebuy():
     # explore_weight 0.9: C scores 0.9, above B's 0.8 but not A's 1.0; D 0.9 * 3/11 = 27/110
-    recs = scores_of(hand_model(dataclasses.replace(PARAMS, explore_weight=0.9)))
+    recs = scores_of(hand_model(PARAMS.replace(explore_weight=0.9)))
     assert list(recs.index) == ["A", "C", "B", "D"]
     assert recs.loc["C", "score"] == pytest.approx(0.9) and recs.loc["D", "score"] == pytest.approx(27 / 110)
 
@@ -78,7 +77,7 @@ def test_neighbours_feed_the_explore_score_by_hand():
     # customer 20 (B, C) is 10's only neighbour (they share B); its L2-normalised history [0, 1, 1, 0] / sqrt 2,
     # scaled by its best: [0, 1, 1, 0]. Over 10's new products: C 1, D 0. Weight 0.5:
     # explore sums C 1 + 0.1 + 0.5 = 1.6, D 0.3 -> C 0.3, D 0.3 * 0.3 / 1.6 = 0.05625; repeat unchanged.
-    recs = scores_of(hand_model(dataclasses.replace(PARAMS, explore_neighbour_weight=0.5)))
+    recs = scores_of(hand_model(PARAMS.replace(explore_neighbour_weight=0.5)))
     assert recs["score"].tolist() == pytest.approx([1.0, 0.8, 0.3, 0.05625])
     assert recs.loc["C", "source"] == "als"  # ALS 1.0 > neighbours 0.5
 
@@ -88,19 +87,19 @@ def test_seasonal_lift_by_hand():
     # lift = (recent + 0.25) / (0.25 + 0.25): A 1.3, B 0.9, C 0.7, D 1.1 (exponent 1).
     # repeat: A 1.5 * 1.3 = 1.95, B 1.2 * 0.9 = 1.08 -> A 1, B 1.08 / 1.95 = 36/65.
     # explore: C 1.1 * 0.7 = 0.77, D 0.3 * 1.1 = 0.33 -> C 0.3, D 0.3 * 0.33 / 0.77 = 9/70.
-    recs = scores_of(hand_model(dataclasses.replace(PARAMS, seasonal_lift=1.0, seasonal_lift_prior=1.0)))
+    recs = scores_of(hand_model(PARAMS.replace(seasonal_lift=1.0, seasonal_lift_prior=1.0)))
     assert list(recs.index) == ["A", "B", "C", "D"]
     assert recs["score"].tolist() == pytest.approx([1.0, 36 / 65, 0.3, 9 / 70])
     assert recs["source"].tolist() == ["history", "als", "als", "popular"]  # one factor per product: same sources
     # exponent 2 squares the lift: B 1.2 * 0.81 / (1.5 * 1.69) = 0.972 / 2.535
-    squared = scores_of(hand_model(dataclasses.replace(PARAMS, seasonal_lift=2.0, seasonal_lift_prior=1.0)))
+    squared = scores_of(hand_model(PARAMS.replace(seasonal_lift=2.0, seasonal_lift_prior=1.0)))
     assert squared.loc["B", "score"] == pytest.approx(0.972 / 2.535)
 
 
 def test_serving_fast_path_scores_like_recommend():
     from serving.recommend import FastRecommender
 
-    model = hand_model(dataclasses.replace(PARAMS, explore_neighbour_weight=0.5))
+    model = hand_model(PARAMS.replace(explore_neighbour_weight=0.5))
     items, fallback = FastRecommender(model).recommend(10, 4, False)
     assert not fallback
     assert [(i.product_id, i.source) for i in items] == [("A", "history"), ("B", "als"), ("C", "als"),
@@ -160,9 +159,9 @@ def test_fit_als_fits_the_weighted_matrix():
     logged = matrix.astype(np.float64)  # the weighting works in float64, then hands ALS float32
     logged.data = np.log1p(logged.data)
     users, items = fit_als(matrix, params)
-    same_users, same_items = fit_als(logged, dataclasses.replace(params, als_weighting="none"))
+    same_users, same_items = fit_als(logged, params.replace(als_weighting="none"))
     assert np.array_equal(users, same_users) and np.array_equal(items, same_items)
-    raw_users, _ = fit_als(matrix, dataclasses.replace(params, als_weighting="none"))
+    raw_users, _ = fit_als(matrix, params.replace(als_weighting="none"))
     assert not np.array_equal(users, raw_users)
 
 
@@ -175,8 +174,8 @@ def test_new_params_round_trip_and_default_when_missing():
            if key not in {"als_weighting", "bm25_k1", "bm25_b", "explore_weight", "explore_neighbour_weight",
                           "explore_popularity_weight", "popularity_half_life_days"}}
     loaded = RecommenderParams.from_dict(old)
-    assert loaded.explore_weight == RecommenderParams.explore_weight
-    assert loaded.als_weighting == RecommenderParams.als_weighting
+    assert loaded.explore_weight == RecommenderParams().explore_weight
+    assert loaded.als_weighting == RecommenderParams().als_weighting
     with pytest.raises(ValueError, match="als_weighting"):
         RecommenderParams(als_weighting="tfidf")
     with pytest.raises(ValueError, match="explore_weight"):

@@ -89,7 +89,9 @@ def test_holdout_split_by_last_purchase_day():
 def test_params_round_trip_through_mlflow_strings():
     params = RecommenderParams(factors=8, alpha=3.5, seed=3)
     as_strings = {key: str(value) for key, value in params.to_dict().items()}
-    assert RecommenderParams.from_dict({**as_strings, "unrelated": "x"}) == params
+    assert RecommenderParams.from_dict(as_strings) == params
+    with pytest.raises(ValueError, match="unrelated"):  # like the forecaster's: a typo never becomes a default
+        RecommenderParams.from_dict({**as_strings, "unrelated": "x"})
     assert set(params.to_dict()) >= {"factors", "regularization", "iterations", "alpha", "history_weight",
                                      "als_weight", "popularity_weight", "seed"}
     with pytest.raises(ValueError, match="factors"):

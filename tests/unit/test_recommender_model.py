@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from pathlib import Path
@@ -187,7 +186,7 @@ def test_history_component_by_hand():
     assert recs.loc["P3", "source"] == ("als" if als_p3 > 0 else "popular")
     # neighbours, weight 0.5: customer 1's only similar customer is 2 (history P2 only, cosine > 0), whose
     # normalised history [P1 0, P2 1] is the neighbour mean -> P2 = 0.111111 + 0.5 * 1 = 0.611111, P1 stays 1.0
-    with_neighbours = HybridRecommender(dataclasses.replace(params, neighbour_weight=0.5)).fit(
+    with_neighbours = HybridRecommender(params.replace(neighbour_weight=0.5)).fit(
         interactions, orders, as_of).recommend([1], k=3).set_index("product_id")
     assert with_neighbours.loc["P1", "score"] == pytest.approx(1.0, abs=1e-6)
     assert with_neighbours.loc["P2", "score"] == pytest.approx(0.611111, abs=1e-6)
@@ -243,7 +242,7 @@ def test_neighbour_component_changes_rankings_and_the_serving_fast_path_follows_
     customers = [int(c) for c in model.fitted.customer_ids[:40]]
     recs = model.recommend(customers, k=10)
     assert "neighbours" in set(recs["source"])  # items that only similar customers buy
-    without = dataclasses.replace(model.params, neighbour_weight=0.0)
+    without = model.params.replace(neighbour_weight=0.0)
     plain = HybridRecommender(without).fit_data(model.fitted).recommend(customers, k=10)
     assert recs["product_id"].tolist() != plain["product_id"].tolist()
     fast = FastRecommender(model)

@@ -21,92 +21,74 @@ prefix sums per series (features.py), 10M events: WAPE 0.5556, coverage 0.860 (f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Annotated, Any, ClassVar, Final, Literal, get_args
 
-OBJECTIVES = ("tweedie", "poisson", "regression", "regression_l1")
-TRANSFORMS = ("none", "log1p")
-AUTO = "auto"
+from pydantic import Field, field_validator
+
+from hashiramart_assets.ml.params import ModelParams
+
+Objective = Literal["tweedie", "poisson", "regression", "regression_l1", "auto"]
+AUTO: Final = "auto"
+OBJECTIVES = tuple(o for o in get_args(Objective) if o != AUTO)
+TargetTransform = Literal["none", "log1p"]
+TRANSFORMS = get_args(TargetTransform)
 # What "auto" tries, as (objective, target transform): Tweedie on raw units suits intermittent item demand,
 # squared error on log1p(sales) suits store sales judged by relative error (RMSPE), plain squared error is
 # the reference. ``backtest`` picks one on a validation window that precedes every scored window.
 AUTO_CANDIDATES: tuple[tuple[str, str], ...] = (("tweedie", "none"), ("regression", "log1p"), ("regression", "none"))
-SELECTION_METRICS = ("wape", "rmse", "rmspe")
+SelectionMetric = Literal["wape", "rmse", "rmspe"]
+SELECTION_METRICS = get_args(SelectionMetric)
 # Parameters added after feature set 1; a saved model's params without them get these values back, so
-# an old champion keeps the exact features and target it was trained with (see ``from_dict``).
+# an old champion keeps the exact features and target it was trained with (see ``ModelParams.from_dict``).
+# No parameter was ever renamed or removed, so ``LEGACY_RENAMED`` / ``LEGACY_REMOVED`` stay empty.
 LEGACY_VALUES: dict[str, Any] = {"feature_set": 1, "target_transform": "none", "backtest_windows": 1,
-                                 "short_horizons": ()}
+                                 "short_horizons": []}
 FEATURE_SETS = (1, 2)
+# A type, not a field's Field(...), so a subclass can change the default and keep the range
+FeatureSet = Annotated[int, Field(ge=min(FEATURE_SETS), le=max(FEATURE_SETS))]
 
 
-@dataclass(frozen=True)
-class ForecasterParams:
-    """What ``train`` needs besides the data. ``quantiles`` bound the prediction interval (0.1, 0.9 = 80 %)."""
+class ForecasterParams(ModelParams):
+    """What ``train`` needs besides the data. ``quantiles`` bound the prediction interval (0.1, 0.9 = 80 %).
 
-    horizon: int = 28
-    num_leaves: int = 31
+    Also the ``models/sales_forecaster`` asset's Dagster config (``ForecasterConfig`` inherits it), hence
+    lists rather than tuples.
+    """
+
+    LEGACY_VALUES: ClassVar[dict[str, Any]] = LEGACY_VALUES
+
+    horizon: int = Field(default=28, ge=1)
+    num_leaves: int = Field(default=31, ge=2)
     learning_rate: float = 0.1
-    n_estimators: int = 150
+    n_estimators: int = Field(default=150, ge=1)
     min_data_in_leaf: int = 20
     feature_fraction: float = 0.8
     lambda_l2: float = 1.0
-    objective: str = AUTO
+    # "auto": chosen on a validation window before the scored ones (see selection.py)
+    objective: Objective = AUTO
     tweedie_variance_power: float = 1.2
-    quantiles: tuple[float, float] = (0.1, 0.9)
+    quantiles: list[float] = Field(default=[0.1, 0.9])
     seed: int = 42
-    num_threads: int = 2  # 1.6x faster than one thread at 1.5M training rows on 2 cores
-    # "log1p": the models learn log(1 + sales) and forecasts are transformed back (quantiles map exactly).
-    target_transform: str = "none"
+    num_threads: int = Field(default=2, ge=1)  # 1.6x faster than one thread at 1.5M training rows on 2 cores
+    # "log1p": the models learn log(1 + sales) and forecasts are transformed back (quantiles map exactly);
+    # used when objective is not "auto" (which picks the transform too)
+    target_transform: TargetTransform = "none"
     # 2: target encodings, closed-day / holiday proximity and the file's covariates; no categorical series
     # code (a LightGBM categorical of hundreds of levels made fits 60x slower). 1: the first feature set.
-    feature_set: int = 2
+    feature_set: FeatureSet = 2
     # Rolling origins of the backtest: its metrics (and so promotion) pool this many H-day windows.
-    backtest_windows: int = 3
+    backtest_windows: int = Field(default=3, ge=1)
     # Extra point models for the first days of the horizon, with lags from that many days back (a 7-day
     # model sees last week's sales when forecasting the next 7 days); empty = one model for all H days.
-    short_horizons: tuple[int, ...] = (7,)
-    selection_metric: str = "wape"
+    short_horizons: list[Annotated[int, Field(ge=1)]] = Field(default=[7])
+    selection_metric: SelectionMetric = "wape"
 
-    def __post_init__(self) -> None:
-        if self.horizon < 1:
-            raise ValueError(f"horizon must be >= 1 (got {self.horizon})")
-        if self.objective not in (*OBJECTIVES, AUTO):
-            raise ValueError(f"objective {self.objective!r} is not one of {(*OBJECTIVES, AUTO)}")
-        if self.target_transform not in TRANSFORMS:
-            raise ValueError(f"target_transform {self.target_transform!r} is not one of {TRANSFORMS}")
-        if self.feature_set not in FEATURE_SETS:
-            raise ValueError(f"feature_set {self.feature_set!r} is not one of {FEATURE_SETS}")
-        if self.selection_metric not in SELECTION_METRICS:
-            raise ValueError(f"selection_metric {self.selection_metric!r} is not one of {SELECTION_METRICS}")
-        if self.backtest_windows < 1:
-            raise ValueError(f"backtest_windows must be >= 1 (got {self.backtest_windows})")
-        if any(h < 1 for h in self.short_horizons):
-            raise ValueError(f"short_horizons must be >= 1 (got {self.short_horizons})")
-        low, high = self.quantiles
-        if not 0 < low < high < 1:
-            raise ValueError(f"quantiles must satisfy 0 < low < high < 1 (got {self.quantiles})")
-        if self.n_estimators < 1 or self.num_leaves < 2 or self.num_threads < 1:
-            raise ValueError("n_estimators >= 1, num_leaves >= 2 and num_threads >= 1 are required")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able values (tuples become lists), e.g. for mlflow.log_params."""
-        out = asdict(self)
-        out["quantiles"] = list(self.quantiles)
-        out["short_horizons"] = list(self.short_horizons)
-        return out
-
+    @field_validator("quantiles")
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ForecasterParams:
-        """Inverse of ``to_dict``; unknown keys raise so a typo never silently falls back to a default."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown forecaster parameter(s) {unknown}; known: {sorted(known)}")
-        clean = {**LEGACY_VALUES, **values}
-        if "quantiles" in clean:
-            clean["quantiles"] = tuple(float(q) for q in clean["quantiles"])
-        clean["short_horizons"] = tuple(int(h) for h in clean["short_horizons"])
-        return cls(**clean)
+    def _interval(cls, quantiles: list[float]) -> list[float]:
+        if len(quantiles) != 2 or not 0 < quantiles[0] < quantiles[1] < 1:
+            raise ValueError(f"quantiles must be [low, high] with 0 < low < high < 1 (got {quantiles})")
+        return quantiles
 
     @property
     def resolved(self) -> bool:
@@ -116,9 +98,6 @@ class ForecasterParams:
     def model_horizons(self) -> tuple[int, ...]:
         """Horizons of the point models: the short ones below H, then H itself."""
         return (*sorted({h for h in self.short_horizons if h < self.horizon}), self.horizon)
-
-    def replace(self, **changes: Any) -> ForecasterParams:
-        return ForecasterParams.from_dict({**self.to_dict(), **changes})
 
     def lightgbm_params(self, objective: str | None = None, alpha: float | None = None) -> dict[str, Any]:
         """Booster parameters; deterministic (fixed seed, column-wise histograms, fixed thread count)."""

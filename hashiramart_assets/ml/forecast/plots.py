@@ -14,6 +14,7 @@ always installed; it is imported lazily because it is slow to import.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -143,7 +144,7 @@ def interval_figure(predictions: pd.DataFrame, level: float = 0.8, n_series: int
     return figure
 
 
-def log_backtest_figures(predictions: pd.DataFrame, quantiles: tuple[float, float] = (0.1, 0.9)) -> list[str]:
+def log_backtest_figures(predictions: pd.DataFrame, quantiles: Sequence[float] = (0.1, 0.9)) -> list[str]:
     """Log both figures to the active MLflow run; return their artifact paths (none without predictions)."""
     import mlflow
 

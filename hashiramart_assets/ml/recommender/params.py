@@ -1,23 +1,23 @@
 """Hyperparameters of the hybrid recommender, in one frozen record that round-trips through MLflow params.
 
-MLflow stores params as strings, so ``from_dict`` converts each value back to the field's type; a run's
-logged params are then enough to refit the very same model.
+MLflow stores params as strings, so ``from_dict`` converts each value back to the field's type (pydantic);
+a run's logged params are then enough to refit the very same model. The record is also the
+``models/recommender`` asset's Dagster config (``RecommenderConfig`` inherits it, see ml/params.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Literal, get_args
 
-ALS_WEIGHTINGS = ("none", "log", "bm25")
-# field type (a string under ``from __future__ import annotations``) -> how to read MLflow's string back
-_CASTERS: dict[Any, Any] = {"int": int, int: int, "str": str, str: str, "float": float, float: float}
+from pydantic import Field
+
+from hashiramart_assets.ml.params import ModelParams
+
+AlsWeighting = Literal["none", "log", "bm25"]
+ALS_WEIGHTINGS = get_args(AlsWeighting)
 
 
-@dataclass(frozen=True)
-class RecommenderParams:
+class RecommenderParams(ModelParams):
     """ALS, history, popularity and repeat/explore blend settings; ``seed`` fixes ALS initialisation.
 
     The ALS, popularity, seasonal-lift, blend and explore defaults are the winner of the coordinate search
@@ -42,74 +42,42 @@ class RecommenderParams:
     """
 
     # implicit ALS (the discovery signal, and a minor part of the re-buy score)
-    factors: int = 16
-    regularization: float = 0.1
-    iterations: int = 15
-    alpha: float = 1.0
+    factors: int = Field(default=16, ge=1)
+    regularization: float = Field(default=0.1, gt=0)
+    iterations: int = Field(default=15, ge=1)
+    alpha: float = Field(default=1.0, gt=0)
     # how the interaction matrix is turned into ALS confidences (als.weight_matrix): "none" (the weights
     # as built), "log" (log1p of them) or "bm25" (implicit's bm25_weight with bm25_k1 and bm25_b)
-    als_weighting: str = "log"
-    bm25_k1: float = 100.0
-    bm25_b: float = 0.8
+    als_weighting: AlsWeighting = "log"
+    bm25_k1: float = Field(default=100.0, ge=0)
+    bm25_b: float = Field(default=0.8, ge=0, le=1)
     # own purchase history (re-buy component): frequency of purchase days x recency decay
-    history_half_life_days: float = 365.0
+    history_half_life_days: float = Field(default=365.0, gt=0)
     # smoothing of the per-product repeat rate (share of buyers who bought it on two or more days)
-    repeat_prior: float = 5.0
+    repeat_prior: float = Field(default=5.0, ge=0)
     # repeat score, over the products the customer bought (model.py): history_weight * history
     # + als_weight * als + popularity_weight * popularity + neighbour_weight * neighbours, each component
     # scaled to [0, 1] over those products first, the sum scaled so the customer's best is 1
-    history_weight: float = 1.0
-    als_weight: float = 0.3
-    popularity_weight: float = 0.1
+    history_weight: float = Field(default=1.0, ge=0)
+    als_weight: float = Field(default=0.3, ge=0)
+    popularity_weight: float = Field(default=0.1, ge=0)
     # neighbour baskets (TIFU-KNN): the mean history of the customer's 50 most similar customers; 0 turns it off
-    neighbour_weight: float = 0.5
-    neighbours_k: int = 50
+    neighbour_weight: float = Field(default=0.5, ge=0)
+    neighbours_k: int = Field(default=50, ge=1)
     # popularity in both scores: recency-weighted purchase days with this half-life (a short one follows
     # the season); the cold-start fallback keeps the history half-life
-    popularity_half_life_days: float = 30.0
+    popularity_half_life_days: float = Field(default=30.0, gt=0)
     # explore score, over the products the customer never bought: als + explore_neighbour_weight * neighbours
     # + explore_popularity_weight * popularity (each scaled to [0, 1] over those products), scaled so its
     # best is 1, then multiplied by explore_weight: the best new product outranks a re-buy candidate whose
     # repeat score is below explore_weight (must be > 0, or discovery lists would tie everywhere)
-    explore_weight: float = 0.1
-    explore_neighbour_weight: float = 0.5
-    explore_popularity_weight: float = 0.3
+    explore_weight: float = Field(default=0.1, gt=0)
+    explore_neighbour_weight: float = Field(default=0.5, ge=0)
+    explore_popularity_weight: float = Field(default=0.3, ge=0)
     # seasonal lift: both scores multiplied by lift ** seasonal_lift, lift = (recent share + e) / (long-run share + e)
     # of the product's purchase days (popularity_half_life_days vs history_half_life_days), e =
     # seasonal_lift_prior / n_products: what sells more now than it usually does (Christmas stock in November)
     # is likelier in the next basket; a product with no sales history gets lift 1. 0 turns it off.
-    seasonal_lift: float = 0.5
-    seasonal_lift_prior: float = 4.0
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        for name in ("factors", "iterations", "neighbours_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1 (got {getattr(self, name)})")
-        for name in ("regularization", "alpha", "history_half_life_days", "popularity_half_life_days",
-                     "explore_weight", "seasonal_lift_prior"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0 (got {getattr(self, name)})")
-        for name in ("repeat_prior", "history_weight", "als_weight", "popularity_weight", "neighbour_weight",
-                     "explore_neighbour_weight", "explore_popularity_weight", "bm25_k1", "bm25_b", "seasonal_lift"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (got {getattr(self, name)})")
-        if self.als_weighting not in ALS_WEIGHTINGS:
-            raise ValueError(f"als_weighting must be one of {ALS_WEIGHTINGS} (got {self.als_weighting!r})")
-        if self.bm25_b > 1:
-            raise ValueError(f"bm25_b must be in [0, 1] (got {self.bm25_b})")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0 (got {self.seed})")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain field -> value mapping, ready for ``mlflow.log_params``."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> RecommenderParams:
-        """Inverse of ``to_dict``; accepts MLflow's string values and ignores unrelated keys."""
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name in values:
-                kwargs[f.name] = _CASTERS.get(f.type, float)(values[f.name])
-        return cls(**kwargs)
+    seasonal_lift: float = Field(default=0.5, ge=0)
+    seasonal_lift_prior: float = Field(default=4.0, gt=0)
+    seed: int = Field(default=42, ge=0)
