@@ -14,6 +14,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
+from hashiramart_assets import keys
 from hashiramart_assets.automation import ON_MODEL_CHANGE
 from hashiramart_assets.checks import model_checks
 from hashiramart_assets.compat import RawMetadataValue
@@ -35,15 +36,15 @@ from hashiramart_assets.resources.postgres import PostgresResource
 from hashiramart_assets.warehouse import load
 
 GROUP = "models"
-RECOMMENDER_KEY = dg.AssetKey([GROUP, "recommender"])
-FORECASTER_KEY = dg.AssetKey([GROUP, "sales_forecaster"])
-RECOMMENDATIONS_KEY = dg.AssetKey([GROUP, "recommendations"])
-FORECASTS_KEY = dg.AssetKey([GROUP, "sales_forecasts"])
+RECOMMENDER_KEY = keys.RECOMMENDER
+FORECASTER_KEY = keys.SALES_FORECASTER
+RECOMMENDATIONS_KEY = keys.RECOMMENDATIONS
+FORECASTS_KEY = keys.SALES_FORECASTS
 RECOMMENDER_DEPS = [
-    dg.AssetKey(["features", "interactions"]), dg.AssetKey(["raw", "orders"]), dg.AssetKey(["raw", "events"]),
-    dg.AssetKey(["raw", "customers"]), dg.AssetKey(["raw", "products"]),
+    keys.FEATURES_INTERACTIONS, keys.RAW_ORDERS, keys.RAW_EVENTS,
+    keys.RAW_CUSTOMERS, keys.RAW_PRODUCTS,
 ]
-FORECASTER_DEPS = [dg.AssetKey(["marts", "daily_sales"])]
+FORECASTER_DEPS = [keys.MARTS_DAILY_SALES]
 
 
 class RecommenderConfig(RecommenderParams, dg.Config):
@@ -98,9 +99,14 @@ def _lineage(context: dg.AssetExecutionContext, keys: list[dg.AssetKey]) -> Line
     return Lineage(context.run_id, git_commit(), _data_versions(context, keys), excluded)
 
 
-def _registration_metadata(outcome: RegistrationOutcome, metric: str, value: float) -> dict[str, RawMetadataValue]:
+def _registration_metadata(
+    outcome: RegistrationOutcome, metric: str, value: float, links: RegistryResource
+) -> dict[str, RawMetadataValue]:
+    """What the registration decided, with links into the MLflow UI (the run, the registered version)."""
     return {
         "mlflow_run_id": outcome.run_id,
+        "mlflow_run": links.run_link(outcome.run_id),
+        "registered_version": links.version_link(outcome.name, outcome.version),
         "model_name": outcome.name,
         "model_version": outcome.version,
         "champion_version": outcome.champion_version or "none",
@@ -128,7 +134,7 @@ def _client(context: dg.AssetExecutionContext) -> tuple[MlflowClient, str | None
     group_name=GROUP,
     deps=RECOMMENDER_DEPS,
     check_specs=model_checks.model_check_specs(RECOMMENDER_KEY, with_segments=True),
-    required_resource_keys={"mlflow", "lake"},
+    required_resource_keys={"mlflow", "lake", "model_registry"},
     kinds={"mlflow", "python"},
     description="Hybrid recommender (own purchase history + implicit ALS + popularity), evaluated on a time-based "
                 "holdout against three baselines, registered as hashiramart-recommender.",
@@ -163,7 +169,8 @@ def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) ->
               "map_at_10": (0.0, 1.0), "coverage": (config.min_coverage, 1.0), "novelty": (0.0, 64.0),
               "n_eval_customers": (1.0, float("inf"))}
     return dg.MaterializeResult(
-        metadata={**_registration_metadata(outcome, "ndcg_at_10", metrics["ndcg_at_10"]), **headline,
+        metadata={**_registration_metadata(outcome, "ndcg_at_10", metrics["ndcg_at_10"],
+                                                context.resources.model_registry), **headline,
                   "n_eval_customers": int(metrics["n_eval_customers"]),
                   "customers_in_model": len(trained.model.fitted.customer_ids),
                   "products_in_model": len(trained.model.fitted.product_ids)},
@@ -181,14 +188,14 @@ def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) ->
     group_name=GROUP,
     deps=FORECASTER_DEPS,
     check_specs=model_checks.model_check_specs(FORECASTER_KEY),
-    required_resource_keys={"mlflow", "postgres", "lake"},
+    required_resource_keys={"mlflow", "postgres", "lake", "model_registry"},
     kinds={"mlflow", "lightgbm"},
     description="Global LightGBM forecaster over marts.daily_sales (per product and per category), backtested on "
                 "the last horizon against seasonal naive, registered as hashiramart-sales-forecaster.",
 )
 def sales_forecaster(context: dg.AssetExecutionContext, config: ForecasterConfig) -> dg.MaterializeResult:
     postgres: PostgresResource = context.resources.postgres
-    daily = read_daily_sales(postgres.get_url(), config.grains)
+    daily = read_daily_sales(postgres.get_engine(), config.grains)
     if daily.empty:
         raise dg.Failure(f"marts.daily_sales has no rows for grains {config.grains}: build the marts first")
     history = history_from_daily_sales(daily)
@@ -201,7 +208,7 @@ def sales_forecaster(context: dg.AssetExecutionContext, config: ForecasterConfig
     keep = ("rmse", "rmspe", "mape_nonzero", "interval_coverage", "baseline_seasonal_naive_wape", "n_series",
             "n_eval_points")
     return dg.MaterializeResult(
-        metadata={**_registration_metadata(outcome, "wape", metrics["wape"]),
+        metadata={**_registration_metadata(outcome, "wape", metrics["wape"], context.resources.model_registry),
                   **{k: metrics[k] for k in keep if k in metrics}, "horizon": config.horizon,
                   "series": history["series_id"].nunique(), "history_rows": len(history)},
         check_results=[
@@ -234,7 +241,7 @@ class RecommendationsConfig(dg.Config):
 @dg.asset(
     key=RECOMMENDATIONS_KEY,
     group_name=GROUP,
-    deps=[RECOMMENDER_KEY, dg.AssetKey(["raw", "customers"])],
+    deps=[RECOMMENDER_KEY, keys.RAW_CUSTOMERS],
     automation_condition=ON_MODEL_CHANGE,
     kinds={"parquet", "postgres"},
     output_required=False,  # skipped (with monitoring/recommender_quality) when the recommender was not trained
@@ -275,7 +282,7 @@ class SalesForecastsConfig(dg.Config):
 @dg.asset(
     key=FORECASTS_KEY,
     group_name=GROUP,
-    deps=[FORECASTER_KEY, dg.AssetKey(["marts", "daily_sales"])],
+    deps=[FORECASTER_KEY, keys.MARTS_DAILY_SALES],
     automation_condition=ON_MODEL_CHANGE,
     kinds={"parquet", "lightgbm"},
     description="The champion forecaster's forecasts (point + 80 % interval) for the horizon after the last day "
@@ -287,7 +294,7 @@ def sales_forecasts(
     champion = _champion_or_fail(model_registry, registry.FORECASTER)
     assert champion.run_id is not None  # train_* registers every version from its run
     forecaster = load_champion_forecaster(champion.run_id)
-    history = history_from_daily_sales(read_daily_sales(postgres.get_url(), config.grains))
+    history = history_from_daily_sales(read_daily_sales(postgres.get_engine(), config.grains))
     as_of = history["date"].max().date()
     frame = forecaster.predict(history)
     frame["model_version"] = str(champion.version)
