@@ -47,10 +47,8 @@ def test_raw_materialisation_and_checks_are_in_postgres(instance: dg.DagsterInst
     orders = dg.AssetKey(["raw", "orders"])
     done = instance.get_materialized_partitions(orders)
     assert min(done) == INGESTED[0] and max(done) == INGESTED[1] and LAST_DAY not in done
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(orders, "schema_and_ranges")])
-    record = next(iter(latest.values()))
-    assert record.evaluation is not None and record.evaluation.passed
+    record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(orders, "schema_and_ranges"))
+    assert record is not None and record.evaluation is not None and record.evaluation.passed
     run = instance.get_run_by_id(record.run_id)
     assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
 
