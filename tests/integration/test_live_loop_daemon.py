@@ -43,6 +43,7 @@ class Demo:
     log: Path
     port: int
     api_port: int
+    mlflow_port: int
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         env = _env(self.home, DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{self.port}/graphql")
@@ -71,15 +72,15 @@ def _wait(condition, timeout: float, what: str, demo: Demo, step: float = 2.0):
     raise AssertionError(f"not within {timeout:.0f} s: {what}\n{demo.output()[-6000:]}")
 
 
-def _start(home: Path, port: int, api_port: int) -> Demo:
+def _start(home: Path, port: int, api_port: int, mlflow_port: int) -> Demo:
     log = home / "demo.log"
     with open(log, "a") as out:
         process = subprocess.Popen(
             [str(BIN / "hashiramart"), "demo", "--events", str(EVENTS), "--days", str(DAYS), "--port", str(port),
-             "--api-port", str(api_port)],
+             "--api-port", str(api_port), "--mlflow-port", str(mlflow_port)],
             env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    return Demo(home, process, log, port, api_port)
+    return Demo(home, process, log, port, api_port, mlflow_port)
 
 
 def _stop(demo: Demo) -> None:
@@ -89,7 +90,7 @@ def _stop(demo: Demo) -> None:
 @pytest.fixture(scope="module")
 def demo() -> Iterator[Demo]:
     home = world_searchable_tempdir("hm-loop-")
-    running = _start(home, free_loopback_port(), free_loopback_port())
+    running = _start(home, free_loopback_port(), free_loopback_port(), free_loopback_port())
     try:
         yield running
     finally:
@@ -100,6 +101,13 @@ def demo() -> Iterator[Demo]:
             leftover.kill()
         shutil.rmtree(home, ignore_errors=True)
         assert not left, [p.info["cmdline"] for p in left]
+
+
+def _mlflow_up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _ui_up(port: int) -> bool:
@@ -128,6 +136,8 @@ def _runs(instance: dg.DagsterInstance, **tags: str) -> list[dg.DagsterRun]:
 def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommender(demo: Demo):
     _wait(lambda: demo.served().get(RECOMMENDER) == "1", 600, "the demo serving recommender v1", demo, 5)
     _wait(lambda: _ui_up(demo.port), 120, "the Dagster UI", demo)
+    _wait(lambda: _mlflow_up(demo.mlflow_port), 180, "the MLflow UI the demo starts", demo)
+    assert f"MLflow UI: http://127.0.0.1:{demo.mlflow_port}" in demo.output()
     instance = _instance(demo.home)
     before = {r.run_id for r in _runs(instance)}
 
@@ -178,7 +188,7 @@ def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommen
     output_before_restart = demo.output()
     _stop(demo)
     restarted_at = time.time()
-    demo.process = _start(demo.home, demo.port, demo.api_port).process
+    demo.process = _start(demo.home, demo.port, demo.api_port, demo.mlflow_port).process
     _wait(lambda: demo.served().get(RECOMMENDER) not in (None, "1"), 240, "the restarted demo serving", demo)
     assert "resuming the loop" in demo.output()
     _wait(lambda: _sensor_ticks_since(instance, "retrain_on_degradation", restarted_at)
