@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="hm-demo-bench-"))
+    home.chmod(0o755)  # the embedded Postgres runs as 'nobody' when the user is root: it must enter the home
     try:
         run = run_demo(home)
     finally:
