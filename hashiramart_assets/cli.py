@@ -448,7 +448,8 @@ def dbt_docs_cmd(serve: bool, port: int | None) -> None:
     Connects like the dbt assets (HASHIRAMART_POSTGRES_URL, else the embedded Postgres, started if needed);
     writes HASHIRAMART_HOME/dbt_docs (index.html, and static_index.html that opens without a server).
     """
-    from hashiramart_assets.dbt_docs import free_port, generate_dbt_docs, serve_dbt_docs
+    from hashiramart_assets.dbt_docs import generate_dbt_docs, serve_dbt_docs
+    from hashiramart_assets.services.ports import free_loopback_port
 
     settings = load_settings()
     _say("dbt docs generate (queries the warehouse's catalog) ...")
@@ -458,7 +459,7 @@ def dbt_docs_cmd(serve: bool, port: int | None) -> None:
         raise click.ClickException(str(exc)) from exc
     _say(f"dbt docs: {index} (no server needed: {index.parent / 'static_index.html'})")
     if serve:
-        port = port or free_port()
+        port = port or free_loopback_port()
         _say(f"dbt docs: http://127.0.0.1:{port} (Ctrl-C stops)")
         serve_dbt_docs(settings, port)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,12 +61,6 @@ def generate_dbt_docs(settings: Settings) -> Path:
     if not index.exists():
         raise RuntimeError(f"dbt docs generate succeeded but wrote no {index}")
     return index
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def serve_dbt_docs(settings: Settings, port: int, host: str = "127.0.0.1") -> None:

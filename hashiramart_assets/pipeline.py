@@ -13,10 +13,14 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from hashiramart_assets import keys, landing
 from hashiramart_assets.runner import RunSummary, get_instance, materialize, prepare_dagster_home
 from hashiramart_assets.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 Say = Callable[[str], None]
 
@@ -207,10 +211,11 @@ def parse_partition_range(text: str) -> tuple[str, str]:
     return first, last or first
 
 
-def _selects_partitioned(defs: object, selection: str) -> bool:
+def _selects_partitioned(defs: dg.Definitions, selection: str) -> bool:
+    """Whether the selection holds a daily asset (which then needs a partition range to run)."""
     import dagster as dg
 
-    graph = defs.resolve_asset_graph()  # type: ignore[attr-defined]
+    graph = defs.resolve_asset_graph()
     return any(graph.get(key).is_partitioned for key in dg.AssetSelection.from_string(selection).resolve(graph))
 
 

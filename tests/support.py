@@ -16,14 +16,8 @@ from pathlib import Path
 
 import httpx
 
-LOOPBACK = "127.0.0.1"
-
-
-def free_loopback_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound once and released again)."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+from hashiramart_assets.services.ports import LOOPBACK
+from hashiramart_assets.services.ports import free_loopback_port as free_loopback_port  # re-exported for the tests
 
 
 def _log_tail(log: Path | None, chars: int = 4000) -> str:

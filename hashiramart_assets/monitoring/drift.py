@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from itertools import pairwise
-from typing import Any, Literal, TypeAlias, TypedDict
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -418,17 +418,6 @@ def _numeric_values(series: pd.Series, feature: str, window: str, table_name: st
         ) from exc
 
 
-class _RowCounts(TypedDict):
-    """The fields of FeatureDrift that every feature has, whatever its statistics."""
-
-    feature: str
-    kind: FeatureKind
-    ref_rows: int
-    cur_rows: int
-    ref_nan: int
-    cur_nan: int
-
-
 def _numeric_feature(
     name: str, ref_series: pd.Series, cur_series: pd.Series, thresholds: DriftThresholds, table_name: str
 ) -> FeatureDrift:
@@ -436,17 +425,17 @@ def _numeric_feature(
     cur_all = _numeric_values(cur_series, name, "recent", table_name)
     ref = ref_all[np.isfinite(ref_all)]
     cur = cur_all[np.isfinite(cur_all)]
-    base: _RowCounts = {
-        "feature": name,
-        "kind": "numeric",
-        "ref_rows": int(ref_all.size),
-        "cur_rows": int(cur_all.size),
-        "ref_nan": int(ref_all.size - ref.size),
-        "cur_nan": int(cur_all.size - cur.size),
-    }
+    base = FeatureDrift(
+        feature=name,
+        kind="numeric",
+        ref_rows=int(ref_all.size),
+        cur_rows=int(cur_all.size),
+        ref_nan=int(ref_all.size - ref.size),
+        cur_nan=int(cur_all.size - cur.size),
+    )
     if ref.size == 0 or cur.size == 0:
         drifted, reasons = _missing_verdict(ref.size, cur.size)
-        return FeatureDrift(**base, drifted=drifted, reasons=reasons)
+        return replace(base, drifted=drifted, reasons=reasons)
 
     cuts = psi_bin_cuts(ref, thresholds.psi_bins)
     ref_counts = bin_counts(ref, cuts)
@@ -462,8 +451,8 @@ def _numeric_feature(
         unseen=(False,) * len(ref_counts),
         cuts=tuple(float(c) for c in cuts),
     )
-    return FeatureDrift(
-        **base,
+    return replace(
+        base,
         psi=psi,
         ks_stat=float(ks.statistic),
         ks_pvalue=float(ks.pvalue),
@@ -494,14 +483,14 @@ def _categorical_feature(
     cur_missing = cur_series.isna()
     ref_counts = ref_series[~ref_missing].astype(str).value_counts(sort=True)
     cur_counts = cur_series[~cur_missing].astype(str).value_counts(sort=True)
-    base: _RowCounts = {
-        "feature": name,
-        "kind": "categorical",
-        "ref_rows": len(ref_series),
-        "cur_rows": len(cur_series),
-        "ref_nan": int(ref_missing.sum()),
-        "cur_nan": int(cur_missing.sum()),
-    }
+    base = FeatureDrift(
+        feature=name,
+        kind="categorical",
+        ref_rows=len(ref_series),
+        cur_rows=len(cur_series),
+        ref_nan=int(ref_missing.sum()),
+        cur_nan=int(cur_missing.sum()),
+    )
     # Union of categories: reference order first (by count), then recent-only ones (by count).
     categories = list(ref_counts.index) + [c for c in cur_counts.index if c not in ref_counts.index]
     ref = ref_counts.reindex(categories, fill_value=0).to_numpy(dtype=np.int64)
@@ -526,7 +515,7 @@ def _categorical_feature(
     )
     if ref.sum() == 0 or cur.sum() == 0:
         drifted, missing_reasons = _missing_verdict(int(ref.sum()), int(cur.sum()))
-        return FeatureDrift(**base, drifted=drifted, reasons=missing_reasons, distribution=distribution)
+        return replace(base, drifted=drifted, reasons=missing_reasons, distribution=distribution)
 
     js = float(jensenshannon(ref, cur, base=2))
     if math.isnan(js):  # both inputs are valid distributions: NaN only comes from sqrt of a rounding-negative ~0
@@ -541,8 +530,8 @@ def _categorical_feature(
             f"{len(unseen)} unseen categor{'y' if len(unseen) == 1 else 'ies'} in {unseen_share:.1%} of recent rows "
             f"(>= {thresholds.unseen_share_threshold:.1%})"
         )
-    return FeatureDrift(
-        **base,
+    return replace(
+        base,
         js_distance=js,
         chi2=chi2,
         chi2_pvalue=chi2_p,

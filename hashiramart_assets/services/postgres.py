@@ -29,6 +29,7 @@ from typing import Any
 
 import psutil
 
+from hashiramart_assets.services.ports import free_loopback_port
 from hashiramart_assets.settings import Settings
 
 USER = "hashiramart"
@@ -91,12 +92,6 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _settings_args() -> str:
@@ -289,7 +284,7 @@ class EmbeddedPostgres:
                 return port
         except (OSError, ValueError):
             pass
-        port = _free_port()
+        port = free_loopback_port()
         self.port_file.write_text(f"{port}\n")
         return port
 

@@ -62,7 +62,7 @@ def test_docs_generate_on_an_empty_warehouse(platform_home, tmp_path, monkeypatc
 def test_every_column_of_the_built_models_and_the_sources_is_described(platform_home, tmp_path, monkeypatch):
     settings = _settings(platform_home, tmp_path, "hm_dbt_docs_built", monkeypatch)
     url = settings.postgres_url
-    assert url
+    assert url is not None and url.endswith("/hm_dbt_docs_built")  # the test's own database, not the session's
     for table, columns in TABLE_COLUMNS.items():  # as the warehouse load creates them, with no rows
         replace_table(url, "raw", table, pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()}))
     rfm = customer_rfm_schema().columns
