@@ -73,6 +73,8 @@ class RunProgress(logging.Handler):
         elif kind == "STEP_FAILURE":
             self.failed_steps.append(step)
             error = getattr(event.event_specific_data, "error", None)
+            while getattr(error, "cause", None) is not None:  # Dagster wraps the user code's error: show that
+                error = error.cause  # type: ignore[union-attr]
             message = (getattr(error, "message", "") or "").strip().splitlines()
             self.say(f"      ✗ {step} failed: {message[0] if message else 'see the log'}")
 

@@ -109,3 +109,20 @@ def test_quiet_output_sends_libraries_and_children_to_the_log(tmp_path) -> None:
         assert noise not in done.stderr + done.stdout
         assert noise in log.read_text()
     assert done.stdout == "stdout again\n"  # descriptors restored
+
+
+@dg.asset
+def fails_in_user_code() -> None:
+    raise ValueError("no reference window before 2025-01-03")
+
+
+def test_a_failed_step_is_shown_with_the_user_codes_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HASHIRAMART_HOME", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    instance = runner.get_instance(load_settings())
+    lines: list[str] = []
+    summary = runner.materialize(dg.Definitions(assets=[fails_in_user_code]), instance, "*", progress=lines.append)
+    assert not summary.success
+    assert "      ✗ fails_in_user_code failed: ValueError: no reference window before 2025-01-03" in lines, lines
+    assert lines[-1].endswith("1 step(s) failed")
+    instance.dispose()
