@@ -10,6 +10,8 @@ The loop, as the daemon runs it:
    never while a retrain of it or a landing run is in progress).
 3. The retrained challenger is promoted only if better (models layer); the API polls the champion alias.
 4. After a model changed, ``ON_MODEL_CHANGE`` re-runs its batch output and the monitors against it.
+5. While an online experiment runs, ``conclude_experiments`` materialises ``monitoring/experiment_results``
+   every HASHIRAMART_EXPERIMENT_CHECK_MINUTES; that run promotes or retires the challenger on a verdict.
 
 Why not eager conditions down the data layers: Dagster's eager condition only ever requests the latest
 time partition of a partitioned asset (``in_latest_time_window``), so of 14 landed days 13 never reached
@@ -26,9 +28,13 @@ import time
 from datetime import timedelta
 
 import dagster as dg
+import sqlalchemy
+import sqlalchemy.pool
 
 from hashiramart_assets import keys, landing
 from hashiramart_assets.compat import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from hashiramart_assets.experiments import store as experiment_store
+from hashiramart_assets.experiments.store import Experiment
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.landing_runs import plan_landing
 from hashiramart_assets.monitoring.retrain_policy import (
@@ -41,7 +47,8 @@ from hashiramart_assets.monitoring.retrain_policy import (
     FailedCheck,
     plan_retrains,
 )
-from hashiramart_assets.settings import load_settings
+from hashiramart_assets.services.postgres import postgres_status
+from hashiramart_assets.settings import Settings, load_settings
 
 MODEL_KEYS = {RECOMMENDER: keys.RECOMMENDER,
               FORECASTER: keys.SALES_FORECASTER}
@@ -54,6 +61,8 @@ ON_MODEL_CHANGE = (
 ).with_label("a model it follows changed")
 
 LANDED_JOB = "process_landed_days"
+EXPERIMENT_JOB = "analyse_experiments"
+EXPERIMENT_TAG = "hashiramart/experiments"  # the experiment ids a run analysed
 LANDING_TAG = "hashiramart/landing"  # first..last of a landing run
 LANDING_REASON_TAG = "hashiramart/landing_reason"
 BATCH_OUTPUTS = {RECOMMENDER: keys.RECOMMENDATIONS,
@@ -104,7 +113,29 @@ def build_jobs(partitions_def: dg.PartitionsDefinition) -> list[dg.UnresolvedAss
                             description=f"Retrain the {model} on the current features, then its batch output.")
         for model, selection in RETRAIN_SELECTIONS.items()
     ]
-    return [daily, landed, refresh, *retrain]
+    experiments = dg.define_asset_job(
+        EXPERIMENT_JOB, selection=dg.AssetSelection.keys(keys.EXPERIMENT_RESULTS),
+        description="Analyse the running online experiment; promote or retire its challenger on a verdict.",
+    )
+    return [daily, landed, refresh, *retrain, experiments]
+
+
+def running_experiments(settings: Settings) -> list[Experiment] | str:
+    """The running experiments, or why they cannot be read (a sensor never starts the embedded Postgres)."""
+    url = settings.postgres_url
+    if url is None:
+        status = postgres_status(settings)
+        if not status.running or status.url is None:
+            return "the embedded Postgres is not running (no API has recorded anything)"
+        url = status.url
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return experiment_store.active(conn)
+    except Exception as exc:  # reported as the skip reason; the next tick tries again
+        return f"app database unreachable: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+    finally:
+        engine.dispose()
 
 
 def cooldown_seconds() -> float:
@@ -240,8 +271,32 @@ def build_sensors(jobs: list[dg.UnresolvedAssetJobDefinition],
                   LANDING_TAG: span, LANDING_REASON_TAG: plan.reason},
         )])
 
+    @dg.sensor(
+        name="conclude_experiments",
+        job=by_name[EXPERIMENT_JOB],
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="While an online experiment runs: analyse it every HASHIRAMART_EXPERIMENT_CHECK_MINUTES "
+                    "(monitoring/experiment_results), which promotes a significantly better challenger (not worse "
+                    "offline) or retires a significantly worse one, and ends the experiment with the reason.",
+    )
+    def conclude_experiments(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        settings = load_settings()
+        running = running_experiments(settings)
+        if isinstance(running, str):
+            return dg.SensorResult(skip_reason=running)
+        if not running:
+            return dg.SensorResult(skip_reason="no online experiment is running")
+        if context.instance.get_run_records(dg.RunsFilter(job_name=EXPERIMENT_JOB, statuses=IN_PROGRESS), limit=1):
+            return dg.SensorResult(skip_reason="an analysis of the experiment is in progress")
+        period = max(settings.experiment_check_minutes, 1 / 60) * 60
+        ids = ",".join(str(e.id) for e in running)
+        return dg.SensorResult(run_requests=[dg.RunRequest(
+            run_key=f"experiments-{ids}-{int(time.time() // period)}", tags={EXPERIMENT_TAG: ids},
+        )])
+
     automation = dg.AutomationConditionSensorDefinition(
         "hashiramart_automation", target=dg.AssetSelection.all(), minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
-    return [retrain_on_degradation, land_new_days, automation]
+    return [retrain_on_degradation, land_new_days, conclude_experiments, automation]

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from hashiramart_assets import console
+from hashiramart_assets.cli_experiments import app_engine, experiments, models_history, registry_client
 from hashiramart_assets.settings import load_settings
 
 _say = console.say
@@ -301,14 +302,22 @@ def models() -> None:
     """The MLflow model registry: list versions, promote or roll back the ``champion`` alias."""
 
 
-def _registry_client():
-    from mlflow.tracking import MlflowClient
+models.add_command(models_history)
+main.add_command(experiments)
+_registry_client = registry_client
 
-    from hashiramart_assets.ml.tracking import ensure_experiment
 
-    settings = load_settings()
-    ensure_experiment(settings.mlflow_tracking_uri, settings.mlflow_experiment, settings.mlflow_artifact_root)
-    return MlflowClient(settings.mlflow_tracking_uri)
+@contextlib.contextmanager
+def _audited_by_cli() -> Iterator[None]:
+    """Alias moves of ``models promote`` / ``rollback`` go to the audit table (``hashiramart models history``)."""
+    from hashiramart_assets.experiments.audit import audited, cli_actor
+
+    engine = app_engine()
+    try:
+        with audited(engine, cli_actor()):
+            yield
+    finally:
+        engine.dispose()
 
 
 @models.command("list")
@@ -344,7 +353,8 @@ def models_promote(name: str, version: str, reason: str) -> None:
     from hashiramart_assets.ml import registry
 
     try:
-        mv = registry.promote(_registry_client(), name, version, reason)
+        with _audited_by_cli():
+            mv = registry.promote(_registry_client(), name, version, reason)
     except registry.RegistryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{name}: champion is now v{mv.version}")
@@ -358,7 +368,8 @@ def models_rollback(name: str, version: str | None) -> None:
     from hashiramart_assets.ml import registry
 
     try:
-        mv = registry.rollback(_registry_client(), name, version)
+        with _audited_by_cli():
+            mv = registry.rollback(_registry_client(), name, version)
     except registry.RegistryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{name}: champion is now v{mv.version}")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from hashiramart_assets import automation
+from hashiramart_assets.assets.experiments import EXPERIMENT_ASSETS
 from hashiramart_assets.assets.features import FEATURE_ASSETS
 from hashiramart_assets.assets.marts import build_dbt_assets, dbt_resource
 from hashiramart_assets.assets.models import MODEL_ASSETS
@@ -54,6 +55,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_dbt_assets(partitions_def),
         *MODEL_ASSETS,
         *MONITORING_ASSETS,
+        *EXPERIMENT_ASSETS,
     ]
     jobs = automation.build_jobs(partitions_def)
     return dg.Definitions(

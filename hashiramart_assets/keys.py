@@ -28,4 +28,5 @@ SALES_FORECASTS = dg.AssetKey(["models", "sales_forecasts"])
 
 FEATURE_DRIFT = dg.AssetKey(["monitoring", "feature_drift"])
 RECOMMENDER_QUALITY = dg.AssetKey(["monitoring", "recommender_quality"])
+EXPERIMENT_RESULTS = dg.AssetKey(["monitoring", "experiment_results"])
 FORECAST_ACCURACY = dg.AssetKey(["monitoring", "forecast_accuracy"])

@@ -12,8 +12,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hashiramart_assets.trading_calendar import TradingCalendar, declared_calendar, load_calendar
+
+if TYPE_CHECKING:
+    from hashiramart_assets.experiments.analysis import Rules
 
 DEFAULT_PARTITIONS_START = "2025-01-01"
 # Volume check of a daily raw file: a trading day below this share of the median of the same weekday's
@@ -79,7 +83,20 @@ class Settings:
     volume_min_ratio: float = DEFAULT_VOLUME_MIN_RATIO
     volume_lookback_weeks: int = DEFAULT_VOLUME_LOOKBACK_WEEKS
     max_rejected_day_share: float = DEFAULT_MAX_REJECTED_DAY_SHARE
+    experiment_poll_seconds: float = 5.0
+    attribution_hours: float = 72.0
+    experiment_confidence: float = 0.95
+    experiment_min_lift: float = 0.10
+    experiment_min_impressions: int = 1000
+    experiment_check_minutes: float = 15.0
     extra: dict[str, str] = field(default_factory=dict)
+
+    def experiment_rules(self) -> Rules:
+        """The verdict rules of online experiments (imported lazily: reading settings loads no SQL library)."""
+        from hashiramart_assets.experiments.analysis import Rules
+
+        return Rules(confidence=self.experiment_confidence, min_relative_lift=self.experiment_min_lift,
+                     min_impressions=self.experiment_min_impressions)
 
     def trading_calendar(self) -> TradingCalendar:
         """The landed span's calendar (manifest: what importers inferred) plus what the shop declared."""
@@ -171,6 +188,18 @@ class Settings:
                     "how often the API checks the registry's champion aliases (0 = never)"),
             Setting("HASHIRAMART_RETRAIN_COOLDOWN_S", f"{self.retrain_cooldown_s:g}", "3600",
                     "minimum seconds between two sensor-requested retrains of the same model"),
+            Setting("HASHIRAMART_EXPERIMENT_POLL_SECONDS", f"{self.experiment_poll_seconds:g}", "5",
+                    "how often each API worker re-reads the running experiments from Postgres (0 = never)"),
+            Setting("HASHIRAMART_ATTRIBUTION_HOURS", f"{self.attribution_hours:g}", "72",
+                    "a click or purchase counts only for an item the API showed that customer this recently"),
+            Setting("HASHIRAMART_EXPERIMENT_CONFIDENCE", f"{self.experiment_confidence:g}", "0.95",
+                    "confidence of the two-proportion test that promotes or retires a challenger"),
+            Setting("HASHIRAMART_EXPERIMENT_MIN_LIFT", f"{self.experiment_min_lift:g}", "0.1",
+                    "smallest relative CTR lift worth detecting: sizes the minimum sample (power 0.8)"),
+            Setting("HASHIRAMART_EXPERIMENT_MIN_IMPRESSIONS", str(self.experiment_min_impressions), "1000",
+                    "impressions per variant before any verdict, whatever the power formula says"),
+            Setting("HASHIRAMART_EXPERIMENT_CHECK_MINUTES", f"{self.experiment_check_minutes:g}", "15",
+                    "how often the conclude_experiments sensor analyses a running experiment"),
             Setting("DAGSTER_GRAPHQL_URL", self.dagster_graphql_url, "http://127.0.0.1:3000/graphql",
                     "Dagster webserver GraphQL endpoint the API launches retraining runs through"),
         ]
@@ -245,6 +274,12 @@ def load_settings() -> Settings:
         mlflow_ui_url=(_env("HASHIRAMART_MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/"),
         jwt_ttl_minutes=int(_float_env("HASHIRAMART_JWT_TTL_MINUTES", 60)),
         retrain_cooldown_s=_float_env("HASHIRAMART_RETRAIN_COOLDOWN_S", 3600.0),
+        experiment_poll_seconds=_float_env("HASHIRAMART_EXPERIMENT_POLL_SECONDS", 5.0),
+        attribution_hours=_float_env("HASHIRAMART_ATTRIBUTION_HOURS", 72.0),
+        experiment_confidence=_float_env("HASHIRAMART_EXPERIMENT_CONFIDENCE", 0.95),
+        experiment_min_lift=_float_env("HASHIRAMART_EXPERIMENT_MIN_LIFT", 0.10),
+        experiment_min_impressions=int(_float_env("HASHIRAMART_EXPERIMENT_MIN_IMPRESSIONS", 1000)),
+        experiment_check_minutes=_float_env("HASHIRAMART_EXPERIMENT_CHECK_MINUTES", 15.0),
     )
 
 

@@ -24,10 +24,13 @@ from serving.config import check_serving_settings, configure_mlflow_http, databa
 from serving.dagster_jobs import DagsterClient
 from serving.db import Database
 from serving.errors import install_error_handlers
+from serving.experiments import Experiments
 from serving.forecasts import GRAINS
+from serving.impressions import ImpressionLog
 from serving.metrics import Metrics, MetricsMiddleware
 from serving.model_store import ModelStore
 from serving.routers import admin, feedback, forecasts, ops, products, recommendations, users
+from serving.routers import experiments as experiment_routes
 from serving.seed import ensure_admin, seed_products
 from serving.state import AppState
 
@@ -78,7 +81,11 @@ def create_app(settings: Settings | None = None, start_models: bool = True) -> F
                        on_poll=bootstrap)
     metrics = Metrics()
     metrics.watch_models(store)
-    state = AppState(settings, db, store, metrics, DagsterClient(settings.dagster_graphql_url))
+    experiments = Experiments(db, store, settings.experiment_poll_seconds)
+    impressions = ImpressionLog(db, on_shadow_scored=metrics.shadow_scored.labels(Experiments.model_name).inc)
+    metrics.watch_experiments(experiments, impressions)
+    state = AppState(settings, db, store, metrics, DagsterClient(settings.dagster_graphql_url), experiments,
+                     impressions)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +95,8 @@ def create_app(settings: Settings | None = None, start_models: bool = True) -> F
             log.exception("bootstrap failed")
         if start_models:
             await run_in_threadpool(store.start)
+            await run_in_threadpool(experiments.start)
+        impressions.start()
         # Everything loaded so far (models, forecast tables, libraries) lives for the whole process: keep it
         # out of the cyclic GC, whose full collections over it stalled every request for ~100 ms.
         gc.collect()
@@ -95,6 +104,8 @@ def create_app(settings: Settings | None = None, start_models: bool = True) -> F
         try:
             yield
         finally:
+            experiments.stop()
+            impressions.stop()  # writes what is still pending
             store.stop()
             db.dispose()
 
@@ -102,7 +113,7 @@ def create_app(settings: Settings | None = None, start_models: bool = True) -> F
     app.state.hm = state
     install_error_handlers(app)
     for router in (users.router, products.router, recommendations.router, forecasts.router, feedback.router,
-                   ops.router, admin.router):
+                   ops.router, admin.router, experiment_routes.router):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
-from serving.migrations import migrate
+from hashiramart_assets.app_schema import migrate
 
 
 class Database:

@@ -167,6 +167,16 @@ class ModelStore:
         log.warning("%s: %s", status.name, status.last_error)
         return status.last_error
 
+    def load_recommender_version(self, version: str) -> RecommenderHandle:
+        """Any version of the recommender by number (an experiment's challenger); the champion's handle if it is
+        that version, so both variants of an experiment never hold two copies of one model."""
+        current = self.recommender
+        if current is not None and current.version == str(version):
+            return current
+        mv = MlflowClient(self.tracking_uri).get_model_version(registry.RECOMMENDER, str(version))
+        assert mv.run_id is not None  # train_* registers every version from its run
+        return self._load_recommender(str(mv.version), mv.run_id)
+
     def _load_recommender(self, version: str, run_id: str) -> RecommenderHandle:
         import mlflow
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,9 +79,13 @@ class RecommendedItem(BaseModel):
     source: RecommendationSource
 
 
+Variant = Literal["champion", "challenger"]
+
+
 class Recommendations(BaseModel):
     customer_id: int
     model_version: str
+    variant: Variant = Field(description="which model of the running experiment answered (champion without one)")
     is_fallback: bool = Field(description="true: the customer is unknown to the model, items are the most popular")
     items: list[RecommendedItem]
 
@@ -106,9 +110,14 @@ class SalesForecast(BaseModel):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: ProductId
-    event: Literal["impression", "click", "purchase"]
-    model_version: Annotated[str | None, Field(default=None, max_length=32, pattern=r"^[0-9A-Za-z._-]*$")] = None
-    rank: Annotated[int | None, Field(default=None, ge=1, le=1000)] = None
+    event: Literal["impression", "click", "purchase"] = Field(
+        description="click or purchase of an item the API showed this customer; impressions are recorded by the "
+                    "API itself when it answers, so a client-sent impression is rejected (422)")
+    model_version: Annotated[str | None, Field(
+        default=None, max_length=32, pattern=r"^[0-9A-Za-z._-]*$",
+        description="ignored: the version (and variant) come from the recorded impression")] = None
+    rank: Annotated[int | None, Field(default=None, ge=1, le=1000,
+                                      description="ignored: the rank comes from the recorded impression")] = None
     customer_id: CustomerId | None = Field(default=None, description="admins only; customers send their own")
 
 
@@ -118,6 +127,47 @@ class FeedbackOut(BaseModel):
     product_id: str
     event: str
     model_version: str | None
+    variant: Variant | None = None
+    experiment_id: int | None = None
+    impression_id: int | None = None
+    rank: int | None = None
+
+
+class ExperimentSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenger_share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False,
+                                             description="share of customers shown the challenger; 0 ends it")]
+    shadow: bool = Field(default=False, description="score the challenger on the share's requests without showing it")
+    challenger_version: Annotated[str | None, Field(
+        default=None, max_length=32, pattern=r"^[0-9]+$",
+        description="default: the running experiment's challenger, else the registry's @challenger")] = None
+    reason: Annotated[str | None, Field(default=None, max_length=500, pattern=SafeText)] = None
+
+
+class ExperimentOut(BaseModel):
+    id: int
+    model_name: str
+    champion_version: str | None
+    challenger_version: str
+    challenger_share: float
+    shadow: bool
+    started_at: datetime
+    started_by: str
+    updated_at: datetime
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+    serving: bool = Field(default=False, description="this API worker routes traffic by it now")
+
+
+class AliasMoveOut(BaseModel):
+    model_name: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    actor: str
+    reason: str
+    ts: datetime
 
 
 class JobLaunched(BaseModel):

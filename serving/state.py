@@ -1,4 +1,4 @@
-"""What every request can reach: settings, database, model store, metrics, Dagster client."""
+"""What every request can reach: settings, database, model store, metrics, Dagster client, experiments."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import Request
 from hashiramart_assets.settings import Settings
 from serving.dagster_jobs import DagsterClient
 from serving.db import Database
+from serving.experiments import Experiments
+from serving.impressions import ImpressionLog
 from serving.metrics import Metrics
 from serving.model_store import ModelStore
 
@@ -20,6 +22,8 @@ class AppState:
     store: ModelStore
     metrics: Metrics
     dagster: DagsterClient
+    experiments: Experiments
+    impressions: ImpressionLog
 
 
 async def get_state(request: Request) -> AppState:

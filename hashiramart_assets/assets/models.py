@@ -7,6 +7,7 @@ pass the Dagster run's lineage, and turn the outcome into metadata and asset che
 # No `from __future__ import annotations`: Dagster reads Config / resource annotations at definition time.
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import dagster as dg
 import mlflow
@@ -18,6 +19,7 @@ from hashiramart_assets import keys
 from hashiramart_assets.automation import ON_MODEL_CHANGE
 from hashiramart_assets.checks import model_checks
 from hashiramart_assets.compat import RawMetadataValue
+from hashiramart_assets.experiments.audit import audited
 from hashiramart_assets.ingest.raw_tables import rejected_days
 from hashiramart_assets.lake import paths, store
 from hashiramart_assets.ml import registry
@@ -116,6 +118,12 @@ def _registration_metadata(
     }
 
 
+def _audited(context: dg.AssetExecutionContext, key: dg.AssetKey) -> AbstractContextManager[object]:
+    """Alias moves made while training (challenger, promotion) go to the audit table as this run's."""
+    postgres: PostgresResource = context.resources.postgres
+    return audited(postgres.get_engine(), f"dagster:{context.run_id} {key.to_user_string()}")
+
+
 def _client(context: dg.AssetExecutionContext) -> tuple[MlflowClient, str | None]:
     """The registry client and the id of dagster-mlflow's run for this Dagster run (the parent run).
 
@@ -134,7 +142,7 @@ def _client(context: dg.AssetExecutionContext) -> tuple[MlflowClient, str | None
     group_name=GROUP,
     deps=RECOMMENDER_DEPS,
     check_specs=model_checks.model_check_specs(RECOMMENDER_KEY, with_segments=True),
-    required_resource_keys={"mlflow", "lake", "model_registry"},
+    required_resource_keys={"mlflow", "lake", "model_registry", "postgres"},
     kinds={"mlflow", "python"},
     description="Hybrid recommender (own purchase history + implicit ALS + popularity), evaluated on a time-based "
                 "holdout against three baselines, registered as hashiramart-recommender.",
@@ -159,7 +167,8 @@ def recommender(context: dg.AssetExecutionContext, config: RecommenderConfig) ->
         )
     params = config.params()
     client, parent = _client(context)
-    trained = train_recommender(inputs, params, _lineage(context, RECOMMENDER_DEPS), client, parent)
+    with _audited(context, RECOMMENDER_KEY):
+        trained = train_recommender(inputs, params, _lineage(context, RECOMMENDER_DEPS), client, parent)
     metrics, outcome = trained.metrics, trained.registration
     context.log.info(f"recommender v{outcome.version}: {outcome.decision.label} ({outcome.decision.reason})")
     headline = {k: metrics[k] for k in ("precision_at_10", "recall_at_10", "map_at_10", "coverage", "novelty",
@@ -200,7 +209,8 @@ def sales_forecaster(context: dg.AssetExecutionContext, config: ForecasterConfig
         raise dg.Failure(f"marts.daily_sales has no rows for grains {config.grains}: build the marts first")
     history = history_from_daily_sales(daily)
     client, parent = _client(context)
-    trained = train_forecaster(history, config.params(), _lineage(context, FORECASTER_DEPS), client, parent)
+    with _audited(context, FORECASTER_KEY):
+        trained = train_forecaster(history, config.params(), _lineage(context, FORECASTER_DEPS), client, parent)
     metrics, outcome = trained.metrics, trained.registration
     context.log.info(f"forecaster v{outcome.version}: {outcome.decision.label} ({outcome.decision.reason})")
     ranges = {"wape": (0.0, config.max_wape), "rmse": (0.0, float("inf")),

@@ -1,12 +1,18 @@
 """The MLflow model registry as HashiraMart uses it: aliases ``champion`` and ``challenger``, never stages.
 
 Every alias move is recorded on the model version as tags (who became champion, when, why, and which
-version it replaced), so ``rollback`` knows where to go back to and people can read the history.
+version it replaced), so ``rollback`` knows where to go back to. Every move is also handed to the
+listener of the current context (``recording_alias_moves``): the CLI, the Dagster assets and the
+experiment sensor install one that writes the audit table (experiments/audit.py), so this module needs
+no database and its callers need not thread an audit object through every training function.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from mlflow.entities.model_registry import ModelVersion
@@ -23,6 +29,37 @@ HEADLINE_METRICS = {RECOMMENDER: "ndcg_at_10", FORECASTER: "wape"}
 
 class RegistryError(ValueError):
     """A registry request that cannot be done (unknown model, version, nothing to roll back to)."""
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One alias moved: ``from_version`` None = the alias was new, ``to_version`` None = it was removed."""
+
+    name: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    reason: str
+
+
+_listener: ContextVar[Callable[[AliasMove], None] | None] = ContextVar("alias_move_listener", default=None)
+
+
+@contextmanager
+def recording_alias_moves(listener: Callable[[AliasMove], None]) -> Iterator[None]:
+    """Hand every alias move made inside the block to ``listener`` (e.g. the audit table's writer)."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
+
+
+def _moved(name: str, alias: str, before: ModelVersion | None, after: str | None, reason: str) -> None:
+    listener = _listener.get()
+    came_from = str(before.version) if before is not None else None
+    if listener is not None and came_from != after:
+        listener(AliasMove(name, alias, came_from, after, reason))
 
 
 @dataclass(frozen=True)
@@ -57,8 +94,26 @@ def _require_version(client: MlflowClient, name: str, version: str) -> ModelVers
         raise RegistryError(f"model {name!r} has no version {version!r}") from exc
 
 
-def mark_challenger(client: MlflowClient, name: str, version: str) -> None:
+def challenger(client: MlflowClient, name: str) -> ModelVersion | None:
+    return _version_or_none(client, name, CHALLENGER)
+
+
+def mark_challenger(client: MlflowClient, name: str, version: str,
+                    reason: str = "newly trained, judged against the champion") -> None:
+    before = challenger(client, name)
     client.set_registered_model_alias(name, CHALLENGER, str(version))
+    _moved(name, CHALLENGER, before, str(version), reason)
+
+
+def retire_challenger(client: MlflowClient, name: str, reason: str) -> ModelVersion:
+    """Remove the ``challenger`` alias (e.g. it lost its online experiment); the version is tagged ``retired``."""
+    current = challenger(client, name)
+    if current is None:
+        raise RegistryError(f"model {name!r} has no challenger to retire")
+    client.delete_registered_model_alias(name, CHALLENGER)
+    client.set_model_version_tag(name, str(current.version), "retired_reason", reason)
+    _moved(name, CHALLENGER, current, None, reason)
+    return current
 
 
 def promote(client: MlflowClient, name: str, version: str, reason: str) -> ModelVersion:
@@ -72,9 +127,11 @@ def promote(client: MlflowClient, name: str, version: str, reason: str) -> Model
     client.set_model_version_tag(name, version, "previous_champion", str(previous.version) if previous else "")
     client.set_model_version_tag(name, version, "promoted_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     client.set_model_version_tag(name, version, "promotion_reason", reason)
-    challenger = _version_or_none(client, name, CHALLENGER)
-    if challenger is not None and str(challenger.version) == version:
+    _moved(name, CHAMPION, previous, version, reason)
+    current_challenger = challenger(client, name)
+    if current_challenger is not None and str(current_challenger.version) == version:
         client.delete_registered_model_alias(name, CHALLENGER)
+        _moved(name, CHALLENGER, current_challenger, None, f"became champion: {reason}")
     return _require_version(client, name, version)
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import mlflow
 import pandas as pd
 import pytest
+import sqlalchemy
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from hashiramart_assets.cli import main
+from hashiramart_assets.experiments.audit import audited, history
 from hashiramart_assets.ml import registry
 from hashiramart_assets.ml.promotion import FORECASTER_RULE, RECOMMENDER_RULE, decide
 from hashiramart_assets.ml.tracking import child_run, ensure_experiment
+from tests.support import session_postgres_database
 
 GOOD = {"ndcg_at_10": 0.30, "baseline_popular_ndcg_at_10": 0.10, "baseline_repurchase_ndcg_at_10": 0.25,
         "baseline_als_ndcg_at_10": 0.12}
@@ -49,13 +52,25 @@ class _Echo(mlflow.pyfunc.PythonModel):
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def app_database(platform_home):
+    """A fresh database on the session's Postgres: the audit trail of alias moves lives in its app schema."""
+    url = session_postgres_database("hm_registry")
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("drop schema if exists app cascade"))
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch, app_database):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("HASHIRAMART_POSTGRES_URL", app_database[0])
     monkeypatch.setenv("HASHIRAMART_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     ensure_experiment(uri, "hashiramart", str(tmp_path / "artifacts"))
     mlflow.set_experiment("hashiramart")
-    return uri, MlflowClient(uri), tmp_path
+    return uri, MlflowClient(uri), tmp_path, app_database[1]
 
 
 def _log_version(ndcg: float) -> str:
@@ -67,15 +82,23 @@ def _log_version(ndcg: float) -> str:
 
 
 def test_promote_rollback_and_list_with_aliases(store):
-    _, client, tmp_path = store
+    _, client, tmp_path, engine = store
     v1, v2, v3 = (_log_version(x) for x in (0.2, 0.3, 0.25))
     assert (v1, v2, v3) == ("1", "2", "3")
     # artifacts land under the configured root, not ./mlruns of the current folder
     assert any((tmp_path / "artifacts").rglob("MLmodel"))
     assert registry.champion(client, registry.RECOMMENDER) is None
-    registry.promote(client, registry.RECOMMENDER, v1, "first")
-    registry.mark_challenger(client, registry.RECOMMENDER, v2)
-    registry.promote(client, registry.RECOMMENDER, v2, "better")
+    with audited(engine, "test:alice"):
+        registry.promote(client, registry.RECOMMENDER, v1, "first")
+        registry.mark_challenger(client, registry.RECOMMENDER, v2)
+        registry.promote(client, registry.RECOMMENDER, v2, "better")
+    moves = [(r.alias, r.from_version, r.to_version, r.actor, r.reason) for r in history(engine, registry.RECOMMENDER)]
+    assert moves == [
+        ("champion", None, "1", "test:alice", "first"),
+        ("challenger", None, "2", "test:alice", "newly trained, judged against the champion"),
+        ("champion", "1", "2", "test:alice", "better"),
+        ("challenger", "2", None, "test:alice", "became champion: better"),
+    ]
     current = registry.champion(client, registry.RECOMMENDER)
     assert str(current.version) == "2" and current.tags["previous_champion"] == "1"
     assert current.tags["promotion_reason"] == "better"
@@ -89,6 +112,14 @@ def test_promote_rollback_and_list_with_aliases(store):
     assert rows[0].aliases == ("champion",) and rows[0].headline_value == pytest.approx(0.25)
     with pytest.raises(registry.RegistryError, match="no version '9'"):
         registry.promote(client, registry.RECOMMENDER, "9", "x")
+    assert len(history(engine, registry.RECOMMENDER)) == 4  # moves outside an audited block are not written
+    registry.mark_challenger(client, registry.RECOMMENDER, v2)
+    with audited(engine, "sensor:test"):
+        retired = registry.retire_challenger(client, registry.RECOMMENDER, "lost online")
+    assert str(retired.version) == "2" and registry.challenger(client, registry.RECOMMENDER) is None
+    assert history(engine, registry.RECOMMENDER)[-1].line().endswith("sensor:test: lost online")
+    with pytest.raises(registry.RegistryError, match="no challenger"):
+        registry.retire_challenger(client, registry.RECOMMENDER, "again")
 
 
 def test_models_cli(store):
@@ -108,3 +139,11 @@ def test_models_cli(store):
     assert unknown.exit_code != 0 and "no registered model 'no-such-model'" in unknown.output
     everything = runner.invoke(main, ["models", "list"])
     assert f"{registry.FORECASTER}: no versions yet" in everything.output
+    # every move made by the CLI is in the audit trail, as done by the CLI's user, oldest first
+    trail = runner.invoke(main, ["models", "history", registry.RECOMMENDER])
+    assert trail.exit_code == 0, trail.output
+    lines = trail.output.strip().splitlines()
+    assert len(lines) == 2 and "(none) -> v2" in lines[0] and "v2 -> v1" in lines[1]
+    assert "cli:" in lines[0] and "promoted by hand" in lines[0] and "rollback from v2 by hand" in lines[1]
+    assert "no alias moves recorded yet" in runner.invoke(main, ["models", "history", registry.FORECASTER]).output
+    assert runner.invoke(main, ["models", "history", "nope"]).exit_code != 0
