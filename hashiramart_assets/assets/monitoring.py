@@ -194,13 +194,26 @@ QUALITY_CHECKS = [
 ]
 
 
-def _read_feedback(engine: sqlalchemy.Engine) -> pd.DataFrame | None:
-    """app.feedback written by the API (None when the API has not created it yet)."""
+def _read_feedback(engine: sqlalchemy.Engine, days: int = 35) -> pd.DataFrame | None:
+    """The champion's impressions (items the API showed) and attributed clicks, per hour (event, ts, n).
+
+    Only what the API recorded counts: impressions from ``app.impressions`` (variant champion, so a running
+    experiment's challenger does not move the champion's CTR), clicks only when attributed to one of them,
+    once per (impression, product). None when the API has not created its tables yet.
+    """
     with engine.connect() as conn:
-        exists = conn.execute(sqlalchemy.text("select to_regclass('app.feedback')")).scalar()
+        exists = conn.execute(sqlalchemy.text("select to_regclass('app.impressions')")).scalar()
         if exists is None:
             return None
-        return pd.read_sql(sqlalchemy.text("select customer_id, product_id, event, ts from app.feedback"), conn)
+        return pd.read_sql(sqlalchemy.text(
+            "select event, date_trunc('hour', ts) as ts, sum(n)::bigint as n from ("
+            "  select 'impression' as event, ts, cardinality(product_ids) as n from app.impressions"
+            "  where variant = 'champion' and ts > now() - make_interval(days => :d)"
+            "  union all"
+            "  select 'click', min(ts), 1 from app.feedback where event = 'click' and variant = 'champion'"
+            "  and impression_id is not null and ts > now() - make_interval(days => :d)"
+            "  group by impression_id, product_id"
+            ") shown group by 1, 2"), conn, params={"d": days})
 
 
 def _reference_ctr(context: dg.AssetExecutionContext, version: str) -> float | None:

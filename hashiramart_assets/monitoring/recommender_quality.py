@@ -67,11 +67,15 @@ def clickstream_ctr(top_k: pd.DataFrame, events: pd.DataFrame, since: date, unti
 
 
 def feedback_ctr(feedback: pd.DataFrame, now: pd.Timestamp, days: int) -> tuple[int, int]:
-    """(impressions, clicks) the API recorded in the ``days`` before ``now`` (timestamps compared in UTC)."""
+    """(impressions, clicks) the API recorded in the ``days`` before ``now`` (timestamps compared in UTC).
+
+    Rows are events, or counts of them when the frame has a column ``n`` (hourly sums read from Postgres).
+    """
     ts = pd.to_datetime(feedback["ts"], utc=True)
     recent = feedback[ts > now.tz_localize("UTC") - pd.Timedelta(days=days)] if now.tzinfo is None else \
         feedback[ts > now - pd.Timedelta(days=days)]
-    return int((recent["event"] == "impression").sum()), int((recent["event"] == "click").sum())
+    weight = recent["n"] if "n" in recent else pd.Series(1, index=recent.index)
+    return int(weight[recent["event"] == "impression"].sum()), int(weight[recent["event"] == "click"].sum())
 
 
 def quality_report(

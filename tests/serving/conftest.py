@@ -105,6 +105,15 @@ def train_recommender_version(world: World, params: RecommenderParams) -> str:
 
 
 @pytest.fixture(scope="session")
+def second_version(world: World) -> str:
+    """A second recommender version (different hyperparameters), registered but not champion (session-wide, so
+    the hot-reload and the experiment tests share it and its number)."""
+    version = train_recommender_version(world, RecommenderParams(factors=16, iterations=5, als_weight=0.6))
+    assert world.champion(registry.RECOMMENDER) == "1" and version == "2"
+    return version
+
+
+@pytest.fixture(scope="session")
 def world(platform_home: Path) -> Iterator[World]:
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     url = session_postgres_database("hm_serving")  # the session's embedded server, started on demand

@@ -15,17 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hashiramart_assets.ml import registry
-from hashiramart_assets.ml.recommender.params import RecommenderParams
-from tests.serving.conftest import ADMIN_PASSWORD, login, train_recommender_version
+from tests.serving.conftest import ADMIN_PASSWORD, login
 from tests.support import free_loopback_port, running_server, stop_process_group
-
-
-@pytest.fixture(scope="module")
-def second_version(world) -> str:
-    """A second recommender version (different hyperparameters), registered but not champion."""
-    version = train_recommender_version(world, RecommenderParams(factors=16, iterations=5, als_weight=0.6))
-    assert world.champion(registry.RECOMMENDER) == "1" and version == "2"
-    return version
 
 
 @pytest.fixture

@@ -53,6 +53,14 @@ def test_api_feedback_wins_over_the_proxy_within_its_wall_clock_window():
     # only the rows of the last 7 days: 2 impressions, 1 click
     assert (report.impressions, report.clicks, report.ctr_source) == (2, 1, "feedback")
     assert report.ctr == pytest.approx(0.5)
+    # hourly counts as read from Postgres (column n): 10 + 30 items shown in the window, 4 clicks; the
+    # 100 impressions of three weeks ago are outside it
+    hourly = pd.DataFrame({"event": ["impression", "impression", "click", "impression"], "n": [10, 30, 4, 100],
+                           "ts": pd.to_datetime(["2026-11-22 10:00", "2026-11-20 09:00", "2026-11-22 11:00",
+                                                 "2026-11-01 00:00"], utc=True)})
+    counted = quality_report(TOP, ORDERS, EVENTS, hourly, date(2025, 1, 10), date(2025, 1, 20), now=now,
+                             feedback_days=7)
+    assert (counted.impressions, counted.clicks) == (40, 4) and counted.ctr == pytest.approx(0.1)
 
 
 def test_forecast_accuracy_scores_only_days_with_actuals_and_open():
