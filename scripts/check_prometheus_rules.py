@@ -55,7 +55,8 @@ REC, FC = "hashiramart-recommender", "hashiramart-sales-forecaster"
 # 40 minutes of one API and one exporter: /recommend at 1 req/s with 1/7 503s and 2/7 of the requests over 10 ms,
 # /products fast; the forecaster never loaded (failures every poll, registry check failing from minute 10); the
 # recommender promoted from v3 to v4 at minute 20; NDCG under half its holdout, WAPE within its limit; raw/orders
-# last landed 28 h before the start, raw/events just now.
+# last landed 28 h before the start, raw/events just now. An experiment gives the challenger half the customers, but
+# its answers stop at minute 10; from minute 20, 30 feedback events a minute are rejected against 10 accepted.
 SERIES = {
     f'hashiramart_http_requests_total{{{API},method="POST",route="/recommend",status="200"}}': "0+60x40",
     f'hashiramart_http_requests_total{{{API},method="POST",route="/recommend",status="503"}}': "0+10x40",
@@ -87,6 +88,13 @@ SERIES = {
     f'hashiramart_asset_last_materialization_timestamp_seconds{{{PLATFORM},asset="raw/orders"}}': "-100800x40",
     f'hashiramart_asset_last_materialization_timestamp_seconds{{{PLATFORM},asset="raw/events"}}': "0x40",
     f'hashiramart_asset_check_passed{{{PLATFORM},asset="raw/orders",check="volume",severity="ERROR"}}': "1x20 0x20",
+    f'hashiramart_experiment_challenger_share{{{API},model="{REC}",experiment_id="1",mode="split"}}': "0.5x40",
+    f'hashiramart_recommendations_served_total{{{API},model="{REC}",variant="champion",model_version="3"}}':
+        "0+30x40",
+    f'hashiramart_recommendations_served_total{{{API},model="{REC}",variant="challenger",model_version="5"}}':
+        "0+20x10 200x30",
+    f'hashiramart_feedback_total{{{API},model="{REC}",variant="champion",event="click"}}': "0+10x40",
+    f'hashiramart_feedback_rejected_total{{{API},reason="not_shown"}}': "0x20 0+30x20",
 }
 # alert -> the label sets its expression returns at minute 30 (before `for` and the rule's own labels)
 EXPECTED = {
@@ -104,6 +112,8 @@ EXPECTED = {
     "HashiraMartDataStale": ['{asset="raw/orders"}'],
     "HashiraMartDataStaleCritical": [],
     "HashiraMartAssetCheckFailed": [f'{{{PLATFORM},asset="raw/orders",check="volume",severity="ERROR"}}'],
+    "HashiraMartFeedbackRejectionsSpiking": ['{job="hashiramart-api"}'],
+    "HashiraMartChallengerNotServed": [f'{{{API},model="{REC}"}}'],
 }
 
 

@@ -4,8 +4,10 @@ The metric catalogue comes from the exporters themselves: serving/metrics.py's r
 hashiramart_assets/platform_metrics.py's collector are fed one fake sample of everything and collected, which
 gives every series name and its labels. Each PromQL expression (dashboard targets and annotations, alert
 rules) is then checked with a small PromQL scanner: every metric exists, every label matcher and grouping label
-exists on its metric, the model / headline metric / asset / route values exist, and a metric labelled by model
-version is aggregated without that label (so its line does not break at each promotion). Where promtool is
+exists on its metric, the model / headline metric / asset / route / experiment variant, event and rejection reason
+values exist, and a metric labelled by model version is aggregated without that label (so its line does not break
+at each promotion). The experiment analysis' names (monitoring/experiment_results) are the ones the exporter gives
+for the metadata the asset really records (an analysis run through the platform collector). Where promtool is
 installed (Debian's prometheus package, or PROMTOOL=/path), the rules and the configuration also go through
 `promtool check config` and `promtool test rules`, the dashboards' promotion-proof queries included.
 """
@@ -18,11 +20,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from tests.production.conftest import REPO
+
+if TYPE_CHECKING:
+    from hashiramart_assets.experiments.analysis import Analysis
 
 DASHBOARDS = sorted((REPO / "docker/grafana/dashboards").glob("*.json"))
 DASHBOARD = REPO / "docker/grafana/dashboards/hashiramart.json"
@@ -32,7 +38,7 @@ DATASOURCES = REPO / "docker/grafana/provisioning/datasources/prometheus.yml"
 TARGET_LABELS = {"job", "instance"}  # added by Prometheus to every scraped series
 # Series Prometheus makes itself: `up` per scrape target, `ALERTS` per pending/firing alert (labels: the rule's).
 BUILTIN_SERIES: dict[str, set[str] | None] = {"up": set(TARGET_LABELS), "ALERTS": None}
-VERSION_LABELS = {"version", "run_id"}  # change at every promotion
+VERSION_LABELS = {"version", "run_id", "model_version"}  # change at every promotion
 SEVERITIES = {"warning", "critical"}
 DURATION = re.compile(r"^(\d+(ms|[smhdwy]))+$")
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool",
@@ -72,6 +78,14 @@ def _api_series() -> dict[str, set[str]]:
                                          status={name: status for name in registry.MODEL_NAMES}))
     metrics.requests.labels("POST", "/recommend", "200").inc()
     metrics.latency.labels("POST", "/recommend").observe(0.002)
+    # the experiment's series: an answer and its impressions, accepted and rejected feedback, a shadow score, a share
+    metrics.count_answer(registry.RECOMMENDER, "challenger", "4", 10)
+    metrics.feedback.labels(registry.RECOMMENDER, "challenger", "click").inc()
+    metrics.feedback_rejected.labels("not_shown").inc()
+    metrics.shadow_scored.labels(registry.RECOMMENDER).inc()
+    live = SimpleNamespace(id=1, share=0.5, experiment=SimpleNamespace(mode="split"))
+    metrics.watch_experiments(SimpleNamespace(model_name=registry.RECOMMENDER, current=live),
+                              SimpleNamespace(pending=0, dropped=0))
     return _collect(metrics.registry)
 
 
@@ -148,13 +162,78 @@ def test_the_catalogue_knows_the_exporters_metrics(exported):
     assert exported["hashiramart_model_champion_metric"] == {"model", "metric", "version"}
     assert exported["hashiramart_asset_last_materialization_timestamp_seconds"] == {"asset"}
     assert exported["hashiramart_exporter_source_up"] == {"source"}
+    assert exported["hashiramart_recommendations_served_total"] == {"model", "variant", "model_version"}
+    assert exported["hashiramart_impressions_total"] == {"model", "variant"}
+    assert exported["hashiramart_feedback_total"] == {"model", "variant", "event"}
+    assert exported["hashiramart_feedback_rejected_total"] == {"reason"}
+    assert exported["hashiramart_experiment_challenger_share"] == {"model", "experiment_id", "mode"}
+    assert exported["hashiramart_shadow_scored_total"] == {"model"}
+
+
+# ----- the experiment analysis, as the exporter gives it ------------------------------------------------------
+
+def _experiment_analyses() -> Iterator[Analysis]:
+    """A split experiment with a verdict's worth of figures, and a shadow one (its extra figures)."""
+    from datetime import UTC, datetime
+
+    from hashiramart_assets.experiments.analysis import OfflineComparison, Rules, VariantCounts, analyse
+    from hashiramart_assets.experiments.assignment import CHALLENGER, CHAMPION
+    from hashiramart_assets.experiments.store import Experiment
+    from hashiramart_assets.ml import registry
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    counts = {CHAMPION: VariantCounts(20_000, 1_000, 120), CHALLENGER: VariantCounts(20_000, 1_200, 150)}
+    for shadow in (False, True):
+        experiment = Experiment(1, registry.RECOMMENDER, "3", "4", 0.5, shadow, now, "admin", now)
+        yield analyse(experiment, counts, Rules(), OfflineComparison(0.31, 0.30, "test"), shadow=(100, 0.4))
+
+
+@pytest.fixture(scope="module")
+def experiment_values() -> dict[str, dict[str, float]]:
+    """Mode -> the hashiramart_monitoring_value names and values the exporter gives for monitoring/experiment_results,
+    from the metadata the asset records (its own conversion of the analysis)."""
+    from hashiramart_assets import keys
+    from hashiramart_assets.assets.experiments import _metadata_value
+    from hashiramart_assets.platform_metrics import MONITORING_GROUP, PlatformCatalogue, PlatformCollector
+
+    # the exporter's catalogue takes every asset under monitoring/ (catalogue_from_definitions)
+    assert keys.EXPERIMENT_RESULTS.path[0] == MONITORING_GROUP
+    catalogue = PlatformCatalogue(check_keys=(), asset_keys=(keys.EXPERIMENT_RESULTS,),
+                                  monitoring_keys=(keys.EXPERIMENT_RESULTS,))
+    found = {}
+    for analysis in _experiment_analyses():
+        metadata = {k: _metadata_value(v) for k, v in analysis.as_dict().items()}
+        collector = PlatformCollector(lambda metadata=metadata: _FakeInstance(catalogue, metadata), catalogue, None)
+        samples = [s for family in collector.collect() for s in family.samples
+                   if s.name == "hashiramart_monitoring_value"]
+        assert {s.labels["asset"] for s in samples} == {"monitoring/experiment_results"}
+        found[analysis.experiment.mode] = {s.labels["name"]: s.value for s in samples}
+    return found
+
+
+def test_the_exporter_gives_the_experiment_analysis(experiment_values):
+    """The figures the dashboard's experiment panels read: numbers only (text and missing rates are left out)."""
+    split = experiment_values["split"]
+    assert split["champion_ctr"] == pytest.approx(0.05) and split["challenger_ctr"] == pytest.approx(0.06)
+    assert split["ctr_difference"] == pytest.approx(0.01)
+    assert split["ctr_difference_ci_low"] < split["ctr_difference"] < split["ctr_difference_ci_high"]
+    assert 0 <= split["p_value"] < 0.05
+    assert split["champion_impressions"] == split["challenger_impressions"] == 20_000 and split["min_sample_size"] >= 1
+    assert not {"model", "decision", "reason", "mode", "champion_version", "challenger_version"} & set(split)
+    # a shadow experiment reports its shadow figures, and no test: p_value has no value, so no series
+    assert {"shadow_requests", "shadow_overlap"} <= set(experiment_values["shadow"]) and "p_value" not in \
+        experiment_values["shadow"]
 
 
 # ----- the value catalogues (models, headline metrics, assets, routes, monitoring names) ----------------------
 
 def _known_values() -> dict[str, set[str]]:
+    from typing import get_args
+
+    from hashiramart_assets.experiments.store import Experiment
     from hashiramart_assets.ml import registry
     from serving.routers import admin, feedback, forecasts, ops, products, recommendations, users
+    from serving.schemas import FeedbackIn, Variant
 
     assets = set()
     for path in (REPO / "hashiramart_assets").rglob("*.py"):
@@ -164,7 +243,11 @@ def _known_values() -> dict[str, set[str]]:
               for route in module.router.routes} | {"unmatched"}
     return {"model": set(registry.MODEL_NAMES), "metric": set(registry.HEADLINE_METRICS.values()),
             "asset": assets, "route": routes, "outcome": {"success", "failure"}, "source": {"dagster", "mlflow"},
-            "severity": {"ERROR", "WARN"}}
+            "severity": {"ERROR", "WARN"}, "variant": set(get_args(Variant)),
+            # a client-sent impression is rejected (reason impression_from_client): never an accepted event
+            "event": set(get_args(FeedbackIn.model_fields["event"].annotation)) - {"impression"},
+            "reason": set(feedback._REJECTIONS),
+            "mode": {Experiment.mode.fget(SimpleNamespace(shadow=shadow)) for shadow in (False, True)}}
 
 
 def _monitoring_source() -> str:
@@ -173,8 +256,10 @@ def _monitoring_source() -> str:
 
 
 @pytest.fixture(scope="module")
-def known_values() -> dict[str, set[str]]:
-    return _known_values()
+def known_values(experiment_values) -> dict[str, set[str]]:
+    # hashiramart_monitoring_value names of an asset whose metadata names the code builds (f"{variant}_ctr"):
+    # the ones the exporter really gives, in any mode; other assets' names are looked up in the monitoring source
+    return {**_known_values(), "name@monitoring/experiment_results": set().union(*experiment_values.values())}
 
 
 # ----- a small PromQL scanner ---------------------------------------------------------------------------------
@@ -359,7 +444,10 @@ def check_expr(expr: str, where: str, exported: dict, known: dict[str, set[str]]
                 if label in known:
                     assert literal in known[label], f"{where}: no {label} {literal!r} (known: {sorted(known[label])})"
                 if label == "name" and selector.metric == "hashiramart_monitoring_value":
-                    assert re.search(rf"\b{literal}\b", monitoring_source), f"{where}: no monitoring value {literal!r}"
+                    asset = next((v for lab, o, v in selector.matchers if lab == "asset" and o == "="), None)
+                    names = known.get(f"name@{asset}")
+                    found = literal in names if names is not None else re.search(rf"\b{literal}\b", monitoring_source)
+                    assert found, f"{where}: no monitoring value {literal!r}"
                 if label == "le":
                     from serving.metrics import BUCKETS
                     assert float(literal) in BUCKETS, f"{where}: {literal} is not a bucket boundary"
@@ -467,6 +555,36 @@ def test_dashboard_covers_serving_models_and_data(dashboards):
     assert four - five and five - four, "4xx and 5xx need panels of their own"
 
 
+def test_dashboard_covers_the_online_experiment(dashboards):
+    """The experiment row: live per-variant figures from the API, the analysis from the platform exporter."""
+    dashboard = dashboards[DASHBOARD.name]
+    per_variant = r"sum by \((model, )?variant\) \("
+    wanted = {
+        "CTR per variant": rf'{per_variant}rate\(hashiramart_feedback_total\{{[^}}]*event="click"[\s\S]*/\s*'
+                           rf"{per_variant}rate\(hashiramart_impressions_total",
+        "purchases per impression per variant": rf'{per_variant}rate\(hashiramart_feedback_total\{{[^}}]*'
+                                                rf'event="purchase"[\s\S]*/\s*{per_variant}rate\('
+                                                r"hashiramart_impressions_total",
+        "answers per variant": rf"{per_variant}rate\(hashiramart_recommendations_served_total",
+        "rejected feedback by reason": r"sum by \(reason\) \(increase\(hashiramart_feedback_rejected_total",
+        "challenger share": r"hashiramart_experiment_challenger_share",
+        "analysis CTRs": r'asset="monitoring/experiment_results",name=~"champion_ctr\|challenger_ctr"',
+        "analysis CTR difference and its interval": r'asset="monitoring/experiment_results",'
+                                                    r'name=~"ctr_difference\|ctr_difference_ci_low\|'
+                                                    r'ctr_difference_ci_high"',
+        "analysis p-value": r'asset="monitoring/experiment_results",name="p_value"',
+    }
+    by_id = {panel["id"]: panel for panel in dashboard["panels"]}
+    row = next(panel for panel in dashboard["panels"] if panel["type"] == "row" and "experiment" in panel["title"])
+    next_row = min((panel["gridPos"]["y"] for panel in dashboard["panels"]
+                    if panel["type"] == "row" and panel["gridPos"]["y"] > row["gridPos"]["y"]), default=10**6)
+    for what, pattern in wanted.items():
+        found = _panels_mentioning(dashboard, pattern)
+        assert found, f"no panel for {what} ({pattern})"
+        assert all(row["gridPos"]["y"] < by_id[i]["gridPos"]["y"] < next_row for i in found), (
+            f"{what} is outside the {row['title']!r} row")
+
+
 # ----- the alerting rules -------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -533,6 +651,11 @@ def test_rules_cover_what_operations_asked_for(rules):
         "NDCG degradation": r'name="ndcg_at_10"',
         "WAPE degradation": r'name="wape"',
         "scrape target down": r"up\{",
+        "feedback rejections (poisoning)": r"hashiramart_feedback_rejected_total[\s\S]*/[\s\S]*"
+                                           r"hashiramart_feedback_total",
+        "challenger share without challenger answers": r'hashiramart_experiment_challenger_share\{mode="split"\}[\s\S]*'
+                                                       r'unless[\s\S]*hashiramart_recommendations_served_total'
+                                                       r'\{variant="challenger"\}',
     }
     for what, pattern in by_metric.items():
         assert any(re.search(pattern, rule["expr"]) for rule in rules), f"no alert on {what}"
