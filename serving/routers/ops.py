@@ -43,10 +43,18 @@ def readiness(state: AppState) -> tuple[int, dict[str, Any]]:
     problems = [f"{n}: {m['error']}" for n, m in models.items() if m["error"]]
     if not db_ok:
         problems.append(f"database: {db_error}")
+    live, log = state.experiments.current, state.impressions
+    experiment = {"running": live is not None, "id": live.id if live else None,
+                  "mode": live.experiment.mode if live else None, "challenger_share": live.share if live else None,
+                  "challenger_version": live.challenger.version if live else None,
+                  "error": state.experiments.last_error}
+    impressions = {"pending": log.pending, "written": log.written, "dropped": log.dropped, "error": log.last_error}
+    problems += [f"{what}: {error}" for what, error in (("experiments", experiment["error"]),
+                                                        ("impressions", impressions["error"])) if error]
     ready = serving and db_ok
     body = {"status": ("degraded" if problems else "ok") if ready else "not_ready",
             "database": {"reachable": db_ok, "error": db_error, "migrations": state.db.applied_migrations},
-            "models": models, "problems": problems}
+            "models": models, "experiment": experiment, "impressions": impressions, "problems": problems}
     return (200 if ready else 503), body
 
 

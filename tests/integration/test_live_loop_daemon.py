@@ -2,6 +2,9 @@
 second shell, and nobody clicks. The real daemon ticks the real sensors; the API must end up serving the
 retrained recommender. A second drift lands while the retrain runs: it is ingested, but nothing is retrained
 twice. The in-process loop tests (test_retraining_loop.py) stay as fast unit-level checks.
+Then an online experiment on the same running demo: rolled back by hand, the retrained version is tried
+as the challenger on half the customers over HTTP, simulated customers click it more, and the daemon's
+conclude_experiments sensor promotes it back, audited.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ EVENTS = 15_000
 FIRST_DRIFT, SECOND_DRIFT = 7, 3  # days landed by the two simulations
 LOOP_BUDGET_S = 300  # issue 14: from simulate-drift returning to the API serving the new version
 RECOMMENDER = "hashiramart-recommender"
+ADMIN_PASSWORD = "live-loop-admin-password"
+# Experiments analysed every minute (the sensor's interval), on a small sample: 400 impressions per variant
+# at least, sized for a 50 % lift (the simulated customers click the challenger three times as often).
+EXPERIMENT_ENV = {"HASHIRAMART_ADMIN_PASSWORD": ADMIN_PASSWORD, "HASHIRAMART_EXPERIMENT_CHECK_MINUTES": "0.25",
+                  "HASHIRAMART_EXPERIMENT_MIN_IMPRESSIONS": "400", "HASHIRAMART_EXPERIMENT_MIN_LIFT": "0.5",
+                  "HASHIRAMART_EXPERIMENT_POLL_SECONDS": "1"}
 
 
 @dataclass
@@ -46,7 +55,7 @@ class Demo:
     mlflow_port: int
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        env = _env(self.home, DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{self.port}/graphql")
+        env = _env(self.home, DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{self.port}/graphql", **EXPERIMENT_ENV)
         return subprocess.run([str(BIN / "hashiramart"), *args], env=env, capture_output=True, text=True,
                               timeout=300)
 
@@ -78,7 +87,7 @@ def _start(home: Path, port: int, api_port: int, mlflow_port: int) -> Demo:
         process = subprocess.Popen(
             [str(BIN / "hashiramart"), "demo", "--events", str(EVENTS), "--days", str(DAYS), "--port", str(port),
              "--api-port", str(api_port), "--mlflow-port", str(mlflow_port)],
-            env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=_env(home, **EXPERIMENT_ENV), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     return Demo(home, process, log, port, api_port, mlflow_port)
 
@@ -208,3 +217,49 @@ def test_drift_lands_and_the_daemon_retrains_and_the_api_serves_the_new_recommen
     assert f"[loop] champion {RECOMMENDER}: v1 -> v2" in output
     assert f"[loop] API now serves {RECOMMENDER} v2" in output
     print(f"simulate-drift returned -> API serves the new recommender: {served_after:.0f} s")
+
+
+def test_an_online_experiment_concludes_under_the_daemon(demo: Demo):
+    """Runs after the drift test on the same demo: v2 (the retrain) is the champion, v1 the one it replaced."""
+    _wait(lambda: demo.served().get(RECOMMENDER) == "2", 240, "the demo serving recommender v2", demo)
+    rolled = demo.cli("models", "rollback", RECOMMENDER)
+    assert rolled.returncode == 0 and "champion is now v1" in rolled.stdout, rolled.stderr[-2000:]
+    _wait(lambda: demo.served().get(RECOMMENDER) == "1", 60, "the API serving v1 after the rollback", demo)
+    started = demo.cli("experiments", "set", RECOMMENDER, "--challenger-share", "0.5", "--version", "2")
+    assert started.returncode == 0 and "challenger v2 shown to 50% of customers" in started.stdout, started.stderr
+    instance = _instance(demo.home)
+    before = {r.run_id for r in _runs(instance)}
+
+    api = f"http://127.0.0.1:{demo.api_port}"
+    with httpx.Client(base_url=api, timeout=10) as http:
+        token = http.post("/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        _wait(lambda: http.get("/ready").json()["experiment"]["running"], 30, "the API routing the experiment", demo,
+              0.5)
+        seen = {"champion": 0, "challenger": 0}
+        for customer in range(1, 1001):
+            answer = http.post("/recommend", json={"customer_id": customer}, headers=headers).json()
+            assert answer["model_version"] == ("2" if answer["variant"] == "challenger" else "1"), answer
+            seen[answer["variant"]] += 1
+            # simulated customers: 3 of 10 challenger items clicked, 1 of 10 champion items
+            for item in answer["items"][: 3 if answer["variant"] == "challenger" else 1]:
+                click = http.post("/feedback", json={"product_id": item["product_id"], "event": "click",
+                                                     "customer_id": customer}, headers=headers)
+                assert click.status_code == 201 and click.json()["variant"] == answer["variant"], click.text
+        assert min(seen.values()) > 400, seen
+        forged = http.post("/feedback", json={"product_id": "NOPE-1", "event": "click", "customer_id": 1},
+                           headers=headers)
+        assert forged.status_code == 404
+
+    # nobody clicks anything in Dagster: the daemon's sensor analyses, promotes, ends the experiment
+    _wait(lambda: demo.served().get(RECOMMENDER) == "2", 300, "the daemon promoting the challenger v2", demo, 3)
+    analysis = [r for r in _runs(instance) if r.run_id not in before and r.job_name == "analyse_experiments"]
+    assert analysis and analysis[-1].tags["dagster/sensor_name"] == "conclude_experiments"
+    assert analysis[-1].status == dg.DagsterRunStatus.SUCCESS
+    history = demo.cli("models", "history", RECOMMENDER)
+    lines = [line for line in history.stdout.splitlines() if "champion" in line]
+    assert "v2 -> v1" in lines[-2] and "cli:" in lines[-2] and "rollback from v2 by hand" in lines[-2]
+    assert "v1 -> v2" in lines[-1] and "dagster:" in lines[-1] and "significantly better online" in lines[-1]
+    shown = demo.cli("experiments", "show", RECOMMENDER)
+    assert "no experiment running" in shown.stdout and "promoted v2 to champion" in shown.stdout, shown.stdout
+    print(f"experiment: {seen} answers; promoted by run {analysis[-1].run_id}")
