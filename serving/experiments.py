@@ -65,7 +65,11 @@ class Experiments:
                 self.last_error = f"experiments unreadable: {type(exc).__name__}: {exc}".splitlines()[0][:300]
                 return self.current
             if experiment is None:
-                self.current, self.last_error = None, None
+                ended, self.current, self.last_error = self.current, None, None
+                if ended is not None:
+                    # it may have ended by promoting its challenger: check the champion alias now rather than at
+                    # the next model poll, so its customers do not see the old champion meanwhile
+                    self.models.refresh()
                 return None
             before = self.current
             if before is not None and before.challenger.version == experiment.challenger_version:
