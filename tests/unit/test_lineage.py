@@ -40,6 +40,7 @@ EXPECTED_PARENTS = {
     "monitoring/feature_drift": {"features/daily_sales", "models/sales_forecaster", "models/recommender"},
     "monitoring/recommender_quality": {"models/recommendations", "raw/orders", "raw/events"},
     "monitoring/forecast_accuracy": {"models/sales_forecasts", "marts/daily_sales"},
+    "monitoring/experiment_results": {"models/recommender"},
 }
 LAKE_ASSETS = [k for k in EXPECTED_PARENTS if k.startswith(("raw/", "features/"))]
 DAILY = {"raw/orders", "raw/events", "warehouse/raw_orders", "warehouse/raw_events"}
@@ -116,7 +117,8 @@ def test_new_data_flows_by_the_landing_sensor_and_retraining_by_sensors():
     # batch outputs and monitors follow their model; the data layers are carried by process_landed_days
     assert automated == {"models/recommendations", "models/sales_forecasts", "monitoring/feature_drift",
                          "monitoring/recommender_quality", "monitoring/forecast_accuracy"}
-    assert {s.name for s in defs.sensors} == {"retrain_on_degradation", "land_new_days", "hashiramart_automation"}
+    assert {s.name for s in defs.sensors} == {"retrain_on_degradation", "land_new_days", "conclude_experiments",
+                                              "hashiramart_automation"}
     landed = defs.resolve_job_def("process_landed_days")
     selected = {key.to_user_string() for key in landed.asset_layer.selected_asset_keys}
     trained = {"models/recommender", "models/sales_forecaster"}
