@@ -26,6 +26,17 @@ class Recommendation:
     source: str
 
 
+def top_k_stable(scores: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-scores, kind="stable")[:k]`` without sorting every product: the k-th best by partition,
+    then a stable sort of the items at or above it (ties stay in index order, as in the full sort)."""
+    negated = -scores
+    if k >= len(negated):
+        return np.argsort(negated, kind="stable")
+    kth = np.partition(negated, k - 1)[k - 1]
+    candidates = np.flatnonzero(negated <= kth)
+    return candidates[np.argsort(negated[candidates], kind="stable")][:k]
+
+
 class FastRecommender:
     """Wraps one loaded model version; immutable after construction, so requests never need a lock."""
 
@@ -40,6 +51,8 @@ class FastRecommender:
         fallback = model.fallback_scores()
         order = np.argsort(-fallback, kind="stable")
         self._fallback = [(int(j), float(fallback[j])) for j in order[:MAX_K]]
+        if self.hybrid and len(self.customer_ids):
+            self._score_row(0)  # builds what the model keeps between calls (its neighbour index) before traffic
 
     def row_of(self, customer_id: int) -> int:
         """Row of a known customer, -1 for an unknown one (cold start)."""
@@ -56,26 +69,27 @@ class FastRecommender:
                     for i, (j, s) in enumerate(self._fallback[:k])], True
         if not self.hybrid:
             return self._via_model(customer_id, k, exclude_purchased), False
-        scores, sources = self._score_row(row)
+        parts = self._score_row(row)
+        scores = parts.sum(axis=0)
         if exclude_purchased:
             start, end = self.purchases.indptr[row], self.purchases.indptr[row + 1]
             scores[self.purchases.indices[start:end]] = -np.inf
-        order = np.argsort(-scores, kind="stable")[:k]
+        order = top_k_stable(scores, k)
+        chosen = parts[:, order]  # the source of an item: its largest part (as HybridRecommender._score_block)
+        sources = np.where(chosen.max(axis=0) > 0, np.argmax(chosen, axis=0), POPULAR)
         out: list[Recommendation] = []
-        for j in order:
+        for j, source in zip(order, sources, strict=True):
             score = scores[j]
             if not np.isfinite(score):
                 break
-            out.append(Recommendation(len(out) + 1, self.product_ids[j], float(score), str(SOURCES[sources[j]])))
+            out.append(Recommendation(len(out) + 1, self.product_ids[j], float(score), str(SOURCES[source])))
         return out, False
 
-    def _score_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """The score and source of ``HybridRecommender._score_block`` for one row (its ``blend``, summed)."""
+    def _score_row(self, row: int) -> np.ndarray:
+        """The weighted parts of ``HybridRecommender._score_block`` for one row (its ``blend``), (4, n_products)."""
         model = self.model
         assert isinstance(model, HybridRecommender)
-        parts = model.blend(np.array([row]))[:, 0, :]  # the order of SOURCES
-        sources = np.where(parts.max(axis=0) > 0, np.argmax(parts, axis=0), POPULAR)
-        return parts.sum(axis=0), sources
+        return model.blend(np.array([row]))[:, 0, :]  # the order of SOURCES
 
     def _via_model(self, customer_id: int, k: int, exclude_purchased: bool) -> list[Recommendation]:
         frame = self.model.recommend([customer_id], k=k, exclude_purchased=exclude_purchased)

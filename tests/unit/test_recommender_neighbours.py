@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from hashiramart_assets.ml.recommender.neighbours import neighbour_scores
+from hashiramart_assets.ml.recommender.neighbours import NeighbourIndex, neighbour_scores
 
 A = 1 / math.sqrt(2)
 
@@ -151,3 +151,16 @@ def test_matches_a_brute_force_dense_implementation(seed: int):
     actual = neighbour_scores(history, rows, k, exclude_self, block_rows=int(rng.integers(1, 60)))
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-12)
     assert np.all((actual == 0) | (actual > 0)) and np.allclose(actual.max(axis=1)[actual.any(axis=1)], 1.0)
+
+
+def test_an_index_built_once_scores_like_the_function_and_one_row_like_a_block():
+    history = _random_history(np.random.default_rng(3), 50, 30)
+    index = NeighbourIndex(history)
+    rows = np.arange(50)
+    block = index.scores(rows, 5)
+    assert np.array_equal(block, neighbour_scores(history, rows, 5))
+    # the one-customer path (a serving request) ranks the same neighbours as the block path, bit for bit
+    for row in range(50):
+        assert np.array_equal(index.scores(np.array([row]), 5)[0], block[row]), row
+    assert np.array_equal(index.scores(np.array([7]), 5, exclude_self=False)[0],
+                          neighbour_scores(history, np.array([7, 8]), 5, exclude_self=False)[0])

@@ -71,6 +71,103 @@ def _neighbour_weights(similarity: np.ndarray, k: int) -> sp.csr_matrix:
     return weights
 
 
+class NeighbourIndex:
+    """The L2-normalised history and its transpose, built once per fitted model.
+
+    Why: building them is O(nnz) of the whole history, and it was the whole cost of scoring one customer
+    (about 40 ms at 53,000 customers x 5,000 products, every request); the similarity of one customer
+    with all others is then a sparse row product. ``history`` is kept to tell whether the index still
+    belongs to a model's data.
+    """
+
+    def __init__(self, history: sp.csr_matrix) -> None:
+        self.history = history
+        self.normed = l2_normalise_rows(history)
+        self.normed_t = self.normed.T.tocsr()  # once, not per block (csr @ csc would convert it every time)
+
+    def scores(self, rows: np.ndarray, k: int, exclude_self: bool = True, *, block_rows: int = 1024) -> np.ndarray:
+        """``neighbour_scores`` of ``rows`` (see there) on this index."""
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise TypeError(f"k must be an integer, got {k!r}")
+        if k < 1:
+            raise ValueError(f"k must be >= 1 (number of neighbours to average), got {k}")
+        if isinstance(block_rows, bool) or not isinstance(block_rows, int | np.integer) or block_rows < 1:
+            raise ValueError(f"block_rows must be an integer >= 1, got {block_rows!r}")
+        n_customers, n_products = self.history.shape
+        rows = np.asarray(rows)
+        if rows.ndim != 1:
+            raise ValueError(f"rows must be a 1-d array of row indices, got shape {rows.shape}")
+        if rows.size == 0:
+            return np.zeros((0, n_products), dtype=np.float64)
+        if not np.issubdtype(rows.dtype, np.integer):
+            raise TypeError(f"rows must hold integer row indices, got dtype {rows.dtype}")
+        if rows.min() < 0 or rows.max() >= n_customers:
+            raise IndexError(f"rows must lie in [0, {n_customers}), got values from {rows.min()} to {rows.max()}")
+        rows = rows.astype(np.intp, copy=False)
+        if len(rows) == 1:  # one customer (a serving request): no scipy product, no densified similarity
+            return self._one(int(rows[0]), int(k), exclude_self)[None, :]
+        out = np.empty((len(rows), n_products), dtype=np.float64)
+        for start in range(0, len(rows), block_rows):
+            block = rows[start : start + block_rows]
+            product = self.normed[block] @ self.normed_t
+            np.round(product.data, _SIMILARITY_DECIMALS, out=product.data)  # only the stored values: cheaper
+            similarity = product.toarray()
+            if exclude_self:
+                similarity[np.arange(len(block)), block] = 0.0  # 0 is never a neighbour
+            weights = _neighbour_weights(similarity, int(k))
+            out[start : start + len(block)] = _row_max_scale((weights @ self.normed).toarray())
+        return out
+
+    def _one(self, row: int, k: int, exclude_self: bool) -> np.ndarray:
+        """One customer's row, bit for bit what the block path gives it, about ten times faster.
+
+        The sums are accumulated in the order scipy's sparse product uses (the customer's products in index
+        order, each product's customers in index order), with ``np.bincount``, so the floats are identical;
+        the k best are chosen by partition among the similarities > 0 only, with the same tie rule.
+        """
+        normed, normed_t = self.normed, self.normed_t
+        n_customers, n_products = normed.shape
+        similarity = _weighted_rows_sum(normed_t, *_row(normed, row), n_customers)
+        candidates = np.flatnonzero(similarity)
+        values = np.round(similarity[candidates], _SIMILARITY_DECIMALS)
+        keep = values > 0
+        if exclude_self:
+            keep &= candidates != row
+        candidates, values = candidates[keep], values[keep]
+        if len(candidates) > k:
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            above = values > kth
+            tied = np.flatnonzero(values == kth)[: k - int(above.sum())]  # candidates are sorted: lowest first
+            above[tied] = True
+            candidates = candidates[above]
+        if not len(candidates):
+            return np.zeros(n_products, dtype=np.float64)
+        weights = np.full(len(candidates), 1.0 / len(candidates))
+        return _row_max_scale(_weighted_rows_sum(normed, candidates, weights, n_products)[None, :])[0]
+
+
+def _row(matrix: sp.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """(column indices, values) of one CSR row, without building a sparse row object."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    return matrix.indices[start:end], matrix.data[start:end]
+
+
+def _weighted_rows_sum(matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:
+    """sum_i weights[i] * matrix[rows[i]] as a dense vector, accumulated in scipy's order (rows in the given
+    order, each row's columns in index order), so the result equals ``csr(weights at rows) @ matrix``."""
+    rows = np.asarray(rows)
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(width, dtype=np.float64)
+    # positions of the rows' entries in matrix.data, row after row (no Python loop over rows)
+    first = np.cumsum(lengths) - lengths
+    positions = np.arange(total) + np.repeat(starts - first, lengths)
+    products = np.repeat(np.asarray(weights, dtype=np.float64), lengths) * matrix.data[positions]
+    return np.bincount(matrix.indices[positions], weights=products, minlength=width).astype(np.float64, copy=False)
+
+
 def neighbour_scores(
     history: sp.csr_matrix, rows: np.ndarray, k: int, exclude_self: bool = True, *, block_rows: int = 1024
 ) -> np.ndarray:
@@ -87,35 +184,7 @@ def neighbour_scores(
 
     ``rows`` are row indices of ``history`` (0 <= row < n_customers; duplicates allowed, output follows
     input order). ``block_rows`` customers are scored at a time, which bounds memory to about
-    ``block_rows x n_customers`` float64; the result does not depend on it.
+    ``block_rows x n_customers`` float64; the result does not depend on it. Scoring many times on one
+    history: build a :class:`NeighbourIndex` once and call its ``scores``.
     """
-    if isinstance(k, bool) or not isinstance(k, int | np.integer):
-        raise TypeError(f"k must be an integer, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be >= 1 (number of neighbours to average), got {k}")
-    if isinstance(block_rows, bool) or not isinstance(block_rows, int | np.integer) or block_rows < 1:
-        raise ValueError(f"block_rows must be an integer >= 1, got {block_rows!r}")
-    n_customers, n_products = history.shape
-    rows = np.asarray(rows)
-    if rows.ndim != 1:
-        raise ValueError(f"rows must be a 1-d array of row indices, got shape {rows.shape}")
-    if rows.size == 0:
-        return np.zeros((0, n_products), dtype=np.float64)
-    if not np.issubdtype(rows.dtype, np.integer):
-        raise TypeError(f"rows must hold integer row indices, got dtype {rows.dtype}")
-    if rows.min() < 0 or rows.max() >= n_customers:
-        raise IndexError(f"rows must lie in [0, {n_customers}), got values from {rows.min()} to {rows.max()}")
-    rows = rows.astype(np.intp, copy=False)
-    normed = l2_normalise_rows(history)
-    normed_t = normed.T.tocsr()  # once, not per block (csr @ csc would convert it every time)
-    out = np.empty((len(rows), n_products), dtype=np.float64)
-    for start in range(0, len(rows), block_rows):
-        block = rows[start : start + block_rows]
-        product = normed[block] @ normed_t
-        np.round(product.data, _SIMILARITY_DECIMALS, out=product.data)  # only the stored values: cheaper
-        similarity = product.toarray()
-        if exclude_self:
-            similarity[np.arange(len(block)), block] = 0.0  # 0 is never a neighbour
-        weights = _neighbour_weights(similarity, int(k))
-        out[start : start + len(block)] = _row_max_scale((weights @ normed).toarray())
-    return out
+    return NeighbourIndex(history).scores(rows, k, exclude_self, block_rows=block_rows)
