@@ -22,7 +22,7 @@ from hashiramart_assets.experiments.assignment import CHALLENGER, CHAMPION, in_c
 from hashiramart_assets.ml import registry
 from serving.auth import CurrentUser
 from serving.errors import ModelUnavailable
-from serving.impressions import ShadowRequest, Shown
+from serving.impressions import ShadowRequest, Shown, copy_array
 from serving.model_store import RecommenderHandle
 from serving.schemas import Recommendations, RecommendationSource, RecommendedItem, RecommendRequest, Variant
 from serving.state import AppState, get_state
@@ -44,7 +44,7 @@ def _handle(state: AppState) -> RecommenderHandle:
 
 
 CACHE_ENTRIES = 50_000  # per model version; cleared when full (a new version starts an empty cache)
-Answer = tuple[bytes, tuple[str, ...]]  # the JSON body and the product ids it shows
+Answer = tuple[bytes, int, str]  # the JSON body, its number of items, the items as a COPY-ready array literal
 _answers: WeakKeyDictionary[RecommenderHandle, dict[tuple[int, int, bool, str], Answer]] = WeakKeyDictionary()
 
 
@@ -61,7 +61,7 @@ def _cached(handle: RecommenderHandle, variant: Variant, customer_id: int, k: in
                                    source=cast(RecommendationSource, i.source))
                    for i in items],
         ).model_dump_json().encode()
-        answer = (body, tuple(i.product_id for i in items))
+        answer = (body, len(items), copy_array([i.product_id for i in items]))
         if len(cache) >= CACHE_ENTRIES:
             cache.clear()
         cache[key] = answer
@@ -81,14 +81,14 @@ def _answer(state: AppState, customer_id: int, k: int, exclude_purchased: bool) 
                 shadow = True
             else:
                 handle, variant = live.challenger, CHALLENGER
-    body, shown = _cached(handle, variant, customer_id, k, exclude_purchased)
+    body, n_items, items = _cached(handle, variant, customer_id, k, exclude_purchased)
     now = time.time()
-    state.impressions.record(Shown(customer_id, registry.RECOMMENDER, experiment_id, variant, handle.version, shown,
+    state.impressions.record(Shown(customer_id, registry.RECOMMENDER, experiment_id, variant, handle.version, items,
                                    now))
     if shadow and live is not None:
-        state.impressions.record_shadow(ShadowRequest(live.id, customer_id, k, exclude_purchased, handle.version,
-                                                      shown, live.challenger, now))
-    state.metrics.count_answer(registry.RECOMMENDER, variant, handle.version, len(shown))
+        state.impressions.record_shadow(ShadowRequest(live.id, customer_id, k, exclude_purchased, handle,
+                                                      live.challenger, now))
+    state.metrics.count_answer(registry.RECOMMENDER, variant, handle.version, n_items)
     return Response(content=body, media_type="application/json")
 
 
