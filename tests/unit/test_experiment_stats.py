@@ -57,7 +57,7 @@ def test_two_proportion_test_on_hand_worked_counts():
     assert result.significant
     assert not two_proportion_test(100, 1000, 110, 1000).significant  # 10 % vs 11 % on 1,000 each: p ~ 0.47
     assert two_proportion_test(0, 50, 0, 60).p_value == 1.0  # no variation: no evidence, no division by zero
-    with pytest.raises(ValueError, match="within 0..10"):
+    with pytest.raises(ValueError, match=r"within 0\.\.10"):
         two_proportion_test(11, 10, 1, 10)
 
 
