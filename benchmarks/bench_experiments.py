@@ -59,6 +59,7 @@ ADMIN_PASSWORD = "bench-admin-password"
 CHALLENGER_PARAMS = {"factors": 32, "seed": 11}  # the champion has the defaults (16 factors, seed 42)
 LOAD_LIMIT = 1.5  # 1-minute load average below which a reported measurement starts
 LOAD_WAIT_S = 600.0
+BUSY_LIMIT = 0.3  # cores busy on the machine while the API idles, below which a run may start
 QUIET = {"max_wait": LOAD_WAIT_S}  # --max-wait
 FORECAST_PRODUCTS = 50  # large world: the forecaster (not measured here) sees the top products only
 
@@ -68,13 +69,33 @@ def load1() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def wait_for_quiet(limit: float = LOAD_LIMIT, max_wait: float | None = None) -> dict:
-    """Poll the 1-minute load average until it is below ``limit`` (at most ``max_wait`` s)."""
+def busy_cores(seconds: float = 3.0) -> float:
+    """Cores the whole machine keeps busy over ``seconds`` (measured between runs: the API is idle then)."""
+    import psutil
+
+    def busy() -> float:
+        t = psutil.cpu_times()
+        return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+
+    before, start = busy(), time.monotonic()
+    time.sleep(seconds)
+    return round((busy() - before) / (time.monotonic() - start), 2)
+
+
+def wait_for_quiet(limit: float | None = LOAD_LIMIT, max_wait: float | None = None) -> dict:
+    """Wait (at most ``max_wait`` s) until the 1-minute load average is below ``limit`` and, measured directly,
+    the machine keeps less than BUSY_LIMIT cores busy (the load average lags: it stays up for a minute after
+    others stop, and a process that starts right after it fell below the limit is missed). ``limit`` None: the
+    busy cores only (between the runs of a round, whose own load keeps the average up for a minute)."""
     max_wait = QUIET["max_wait"] if max_wait is None else max_wait
     begin = time.monotonic()
-    while load1() >= limit and time.monotonic() - begin < max_wait:
+    while True:
+        busy = busy_cores()
+        quiet = (limit is None or load1() < limit) and busy < BUSY_LIMIT
+        if quiet or time.monotonic() - begin >= max_wait:
+            break
         time.sleep(5)
-    return {"load1": load1(), "waited_s": round(time.monotonic() - begin, 1), "quiet": load1() < limit}
+    return {"load1": load1(), "busy_cores": busy, "waited_s": round(time.monotonic() - begin, 1), "quiet": quiet}
 
 
 class CpuMeter:
@@ -523,8 +544,8 @@ def measure_small(world: dict, home: Path, args: argparse.Namespace, log: list[s
         checks["no experiment"] = check_answers(api, customers[:100], world, 0.0)
         for rnd in range(args.rounds):
             first, second = list(CONDITIONS) if rnd % 2 == 0 else list(reversed(CONDITIONS))
-            quiet = wait_for_quiet()
-            for name in (first, second, second, first):  # ABBA: a trend within the round cancels out
+            for i, name in enumerate((first, second, second, first)):  # ABBA: a trend within the round cancels out
+                quiet = wait_for_quiet(LOAD_LIMIT if i == 0 else None)
                 set_condition(api, CONDITIONS[name], args.workers)
                 run_load(port, requests, 4, 1.0, None)  # a new experiment loads a new challenger handle: warm it
                 sat = run_load(port, requests, args.connections, args.seconds, None, meter=meter)
@@ -747,13 +768,26 @@ def main() -> None:
                         help="comma-separated git revisions (HEAD = working tree) whose bench_serving.py runs first, "
                              "for today's figures without experiments, e.g. a78ea12,HEAD")
     parser.add_argument("--max-wait", type=float, default=LOAD_WAIT_S,
-                        help=f"seconds to wait for a 1-minute load average below {LOAD_LIMIT} before each round")
+                        help=f"seconds to wait for a quiet machine (load average < {LOAD_LIMIT}, < {BUSY_LIMIT} cores "
+                             "busy) before each run")
     parser.add_argument("--reuse", action="store_true", help="start from the cached worlds under " + str(CACHE_ROOT))
     parser.add_argument("--prepare-only", action="store_true", help="build (or check) the worlds, measure nothing")
     parser.add_argument("--no-report", action="store_true",
                         help=f"write the report to {CACHE_ROOT}/last-report.* instead of benchmarks/reports")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: re-render benchmarks/reports/experiments.md from its .json")
+    parser.add_argument("--notes", type=Path, help="markdown file kept in the report as its notes section")
     args = parser.parse_args()
     QUIET["max_wait"] = args.max_wait
+    if args.render:
+        report = json.loads((REPORTS / "experiments.json").read_text())
+        if args.notes:
+            report["notes"] = args.notes.read_text()
+        report["targets_met"] = targets(report)
+        (REPORTS / "experiments.json").write_text(json.dumps(report, indent=2) + "\n")
+        (REPORTS / "experiments.md").write_text(markdown(report))
+        print(json.dumps(report["targets_met"], indent=2))
+        return
 
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     shape = {"small": (args.small_events, args.small_days), "large": (args.large_events, args.large_days)}
@@ -788,6 +822,8 @@ def main() -> None:
         return
     report["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     report["log"] = log
+    if args.notes:
+        report["notes"] = args.notes.read_text()
     report["targets_met"] = targets(report)
     print(json.dumps(report["targets_met"], indent=2))
     out_dir = CACHE_ROOT if args.no_report else REPORTS  # --no-report: the last report under /tmp
@@ -804,7 +840,13 @@ def targets(report: dict) -> dict[str, bool]:
     for size, entry in report["sizes"].items():
         cost = entry["summary"]["split_cost"]
         out[f"{size}: split costs <= 10 % of saturation throughput"] = cost["saturation_rps_loss_pct"] <= 10.0
-        out[f"{size}: split costs <= 10 % of p95 at {rate:g} rps"] = cost["fixed_rate_p95_increase_pct"] <= 10.0
+        summary = entry["summary"]
+        if any(summary[name]["fixed_rate"].get("unsent", 0) for name in CONDITIONS):
+            # the rate is beyond the server: both p95 are the backlog's age, not the split's cost
+            out[f"{size}: split costs <= 10 % of p95 (saturation p95: {rate:g} rps is beyond the server)"] = (
+                cost["saturation_p95_increase_pct"] <= 10.0)
+        else:
+            out[f"{size}: split costs <= 10 % of p95 at {rate:g} rps"] = cost["fixed_rate_p95_increase_pct"] <= 10.0
         checks = entry["checks"].get("experiment 50 %", {})
         out[f"{size}: variants ~50 %, model_version matches, sticky, hash assignment"] = bool(
             checks.get("share_within_4_se") and checks.get("model_version_mismatches") == 0
@@ -846,9 +888,11 @@ def markdown(report: dict) -> str:
         "log) on loopback, embedded Postgres (impressions) on the same machine; load from a separate process "
         "(benchmarks/bench_serving.py's asyncio raw-socket HTTP/1.1 keep-alive client). Saturation = closed loop, "
         f"{args['connections']} connections; fixed rate = open loop at {args['rate']:g} requests/s, latency from "
-        "the scheduled send time (no coordinated omission). Before each round the harness waits (at most "
-        f"{args['max_wait']:g} s) for a 1-minute load average below {LOAD_LIMIT}; 'other cores' is the CPU the rest "
-        "of the machine used during a run (all busy CPU minus the API, its Postgres and the load generator).", "",
+        "the scheduled send time (no coordinated omission). Before each run the harness waits (at most "
+        f"{args['max_wait']:g} s) for a 1-minute load average below {LOAD_LIMIT} (at the start of a round) and "
+        f"less than {BUSY_LIMIT} cores busy on the whole machine (3 s sample, the API idle); 'other cores' is "
+        "the CPU the rest of the machine used during a run (all busy CPU minus the API, its Postgres and the load "
+        "generator).", "",
         "Split cost = median over rounds of (experiment / no experiment - 1), each condition's mean within the "
         "round, both measured in the same round, so a machine that drifts between rounds cancels out; the ratio "
         "of the conditions' medians over all runs is shown too.", "",
@@ -920,9 +964,10 @@ def markdown(report: dict) -> str:
         loads = [r["round_start"]["load1"] for r in every]
         waited = [r["round_start"]["waited_s"] for r in every]
         others = [r.get("other_cores", 0.0) for r in every]
+        unquiet = sum(1 for r in every if not r["round_start"].get("quiet", True))
         lines += [f"Load average (1 min) when the runs started: {min(loads)} to {max(loads)} (waited up to "
-                  f"{max(waited):g} s for it); CPU used by other processes during the runs: {min(others)} to "
-                  f"{max(others)} cores.", ""]
+                  f"{max(waited):g} s for a quiet machine; {unquiet} of {len(every)} runs started without one); CPU "
+                  f"used by other processes during the runs: {min(others)} to {max(others)} cores.", ""]
         lines += ["Runs:", "", "| round | condition | kind | requests | rps | p50 ms | p95 ms | p99 ms | errors | "
                   "API CPU µs/req | load1 before | other cores |", "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
                   "---:|---:|"]
@@ -951,6 +996,8 @@ def markdown(report: dict) -> str:
                          f"| {_ms(rec['saturation']['p95_ms'])} | {_ms(rec['fixed_rate']['p50_ms'])} | "
                          f"{_ms(rec['fixed_rate']['p95_ms'])} | {_ms(rec['fixed_rate']['p99_ms'])} |")
         lines.append("")
+    if report.get("notes"):
+        lines += ["## Notes (written after the run)", "", report["notes"].strip(), ""]
     lines += ["## Targets", ""]
     lines += [f"- {k}: **{'met' if v else 'NOT met'}**" for k, v in report["targets_met"].items()]
     lines.append("")
